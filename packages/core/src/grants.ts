@@ -1,0 +1,397 @@
+import { ConfigError } from './errors'
+import type { MaybePromise } from './types'
+import { requireHttpUrl, requireString, resourceIndicators } from './validate'
+
+/** An HTTP request to a token endpoint: always a POST. */
+export interface TokenRequest {
+  url: string
+  headers: Record<string, string>
+  body: string
+}
+
+/** A successful token response, normalised. `parse` functions return this. */
+export interface TokenResponse {
+  accessToken: string
+  tokenType?: string | undefined
+  /** Seconds; a numeric string is accepted (some providers send one). */
+  expiresIn?: number | string | undefined
+  refreshToken?: string | undefined
+  scope?: string | undefined
+}
+
+/** What shapes a token beyond the client: may be set per grant and per `getToken()` call. */
+export interface TokenParams {
+  /** Space-separated string or a list. */
+  scope?: string | readonly string[] | undefined
+  /** Audience, as Auth0 and others name the API. */
+  audience?: string | undefined
+  /** RFC 8707 resource indicators: absolute URIs, may repeat. */
+  resource?: string | readonly string[] | undefined
+}
+
+/** Params after normalisation; part of the cache key. */
+export interface ResolvedParams {
+  scope: string | undefined
+  audience: string | undefined
+  resource: readonly string[]
+}
+
+/**
+ * How a manager obtains tokens. Build one with {@link clientCredentials},
+ * {@link passwordGrant}, {@link refreshTokenGrant} or {@link customGrant}.
+ */
+export interface Grant {
+  readonly type: string
+  /** The token endpoint; requests to it are never given a token by the adapters. */
+  readonly tokenUrl: string
+  /** Everything besides params that shapes the token (client id, user name). No secrets. */
+  readonly identity: readonly string[]
+  /** Params set on the grant; `getToken()` may override them. */
+  readonly params: ResolvedParams
+  /** Log in afresh when using the refresh token fails. */
+  readonly reobtainAfterRefreshFailure: boolean
+  /** A request that gets a token without a refresh token. */
+  obtain(params: ResolvedParams): MaybePromise<TokenRequest>
+  /** A request that trades a refresh token for a token; absent when the grant has none. */
+  refresh?(refreshToken: string, params: ResolvedParams): MaybePromise<TokenRequest>
+  /** Reads a successful (2xx, no `error` member) response body. */
+  parse(body: Record<string, unknown>): TokenResponse
+}
+
+/**
+ * How the client authenticates at the token endpoint (RFC 6749 §2.3).
+ * - `client_secret_basic`: HTTP Basic, id and secret form-urlencoded first (§2.3.1). The default.
+ * - `client_secret_post`: `client_id` and `client_secret` in the form body.
+ * - `client_secret_json`: the same members in a JSON body (providers that only take JSON).
+ * - `none`: a public client; only `client_id` is sent.
+ */
+export type ClientAuth =
+  | 'client_secret_basic'
+  | 'client_secret_post'
+  | 'client_secret_json'
+  | 'none'
+
+export interface ClientOptions extends TokenParams {
+  /** Absolute URL of the token endpoint. */
+  tokenUrl: string
+  clientId: string
+  clientSecret?: string | undefined
+  /** @default 'client_secret_basic' when a secret is given, else 'none' */
+  clientAuth?: ClientAuth | undefined
+  /** With `client_secret_basic`, also send `client_id` in the body (some providers ask). @default false */
+  clientIdInBody?: boolean | undefined
+  /** More body parameters sent with every token request. */
+  extraParams?: Readonly<Record<string, string | readonly string[]>> | undefined
+}
+
+const CLIENT_AUTHS = new Set([
+  'client_secret_basic',
+  'client_secret_post',
+  'client_secret_json',
+  'none',
+])
+
+/** application/x-www-form-urlencoded encoding of one value (RFC 6749 Appendix B). */
+function formEncode(value: string): string {
+  return new URLSearchParams([['', value]]).toString().slice(1)
+}
+
+/** The `Authorization` value of `client_secret_basic` (RFC 6749 §2.3.1). */
+export function basicAuthorization(clientId: string, clientSecret: string): string {
+  return `Basic ${btoa(`${formEncode(clientId)}:${formEncode(clientSecret)}`)}`
+}
+
+export function resolveParams(params: TokenParams, base?: ResolvedParams): ResolvedParams {
+  const scope =
+    params.scope === undefined
+      ? base?.scope
+      : typeof params.scope === 'string'
+        ? params.scope
+        : params.scope.join(' ')
+  return {
+    scope: scope === '' ? undefined : scope,
+    audience: params.audience ?? base?.audience,
+    resource:
+      params.resource === undefined ? (base?.resource ?? []) : resourceIndicators(params.resource),
+  }
+}
+
+type BodyValue = string | readonly string[]
+
+/** Client authentication and body encoding shared by the standard grants. */
+class ClientAuthentication {
+  readonly clientId: string
+  readonly #secret: string | undefined
+  readonly #method: ClientAuth
+  readonly #basic: string | undefined
+  readonly #idInBody: boolean
+  readonly #extra: Readonly<Record<string, BodyValue>>
+
+  constructor(options: ClientOptions, grantName: string) {
+    this.clientId = requireString(
+      'clientId',
+      options.clientId,
+      `${grantName}() needs clientId: the client identifier your authorization server issued.`,
+    )
+    const method =
+      options.clientAuth ?? (options.clientSecret === undefined ? 'none' : 'client_secret_basic')
+    if (!CLIENT_AUTHS.has(method)) {
+      throw new ConfigError(
+        'clientAuth',
+        `"${String(method)}" is not a supported client authentication method`,
+        'Use "client_secret_basic", "client_secret_post", "client_secret_json" or "none".',
+      )
+    }
+    if (method !== 'none') {
+      requireString(
+        'clientSecret',
+        options.clientSecret,
+        `clientAuth "${method}" needs clientSecret; for a public client set clientAuth: "none".`,
+      )
+    }
+    this.#secret = options.clientSecret
+    this.#method = method
+    this.#basic =
+      method === 'client_secret_basic'
+        ? basicAuthorization(this.clientId, options.clientSecret as string)
+        : undefined
+    this.#idInBody = options.clientIdInBody ?? false
+    this.#extra = options.extraParams ?? {}
+  }
+
+  /** A POST carrying `members` and the client's credentials. */
+  request(url: string, members: Record<string, BodyValue | undefined>): TokenRequest {
+    const body: Record<string, BodyValue> = {}
+    for (const [name, value] of Object.entries({ ...this.#extra, ...members })) {
+      if (value !== undefined && (typeof value === 'string' || value.length > 0)) body[name] = value
+    }
+    const headers: Record<string, string> = { accept: 'application/json' }
+    if (this.#basic) {
+      headers.authorization = this.#basic
+      if (this.#idInBody) body.client_id = this.clientId
+    } else {
+      body.client_id = this.clientId
+      if (this.#method !== 'none') body.client_secret = this.#secret as string
+    }
+    if (this.#method === 'client_secret_json') {
+      headers['content-type'] = 'application/json'
+      return { url, headers, body: JSON.stringify(body) }
+    }
+    headers['content-type'] = 'application/x-www-form-urlencoded'
+    return { url, headers, body: toForm(body) }
+  }
+}
+
+function toForm(members: Record<string, BodyValue>): string {
+  const form = new URLSearchParams()
+  for (const [name, value] of Object.entries(members)) {
+    for (const item of typeof value === 'string' ? [value] : value) form.append(name, item)
+  }
+  return form.toString()
+}
+
+function paramMembers(params: ResolvedParams): Record<string, BodyValue | undefined> {
+  return { scope: params.scope, audience: params.audience, resource: params.resource }
+}
+
+/** Reads a standard RFC 6749 §5.1 response body. */
+export function parseStandardResponse(body: Record<string, unknown>): TokenResponse {
+  return {
+    accessToken: body.access_token as string,
+    tokenType: typeof body.token_type === 'string' ? body.token_type : undefined,
+    expiresIn: body.expires_in as number | string | undefined,
+    refreshToken: typeof body.refresh_token === 'string' ? body.refresh_token : undefined,
+    scope: typeof body.scope === 'string' ? body.scope : undefined,
+  }
+}
+
+/**
+ * The client credentials grant (RFC 6749 §4.4): a service authenticates as itself.
+ * There is no refresh token; "refresh" runs the grant again.
+ * @example
+ * clientCredentials({ tokenUrl: 'https://auth.example.com/oauth/token',
+ *   clientId: 'svc', clientSecret: process.env.CLIENT_SECRET, scope: 'orders:read' })
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-4.4
+ */
+export function clientCredentials(options: ClientOptions): Grant {
+  const tokenUrl = requireHttpUrl('tokenUrl', options?.tokenUrl)
+  const client = new ClientAuthentication(options, 'clientCredentials')
+  return {
+    type: 'client_credentials',
+    tokenUrl,
+    identity: [client.clientId],
+    params: resolveParams(options),
+    reobtainAfterRefreshFailure: true,
+    obtain: (params) =>
+      client.request(tokenUrl, { grant_type: 'client_credentials', ...paramMembers(params) }),
+    parse: parseStandardResponse,
+  }
+}
+
+export interface PasswordGrantOptions extends Omit<ClientOptions, 'clientAuth'> {
+  username: string
+  password: string
+  /** @default 'client_secret_basic' with a secret, else 'none' */
+  clientAuth?: ClientAuth | undefined
+}
+
+/**
+ * The resource owner password grant (RFC 6749 §4.3). **Legacy**: RFC 9700 §2.4 says it
+ * MUST NOT be used; it is here, as an explicit opt-in, for APIs that still require it.
+ * Uses the refresh token when the server issues one and logs in again when that fails.
+ * `clientAuth: 'client_secret_json'` sends a JSON body.
+ * @see https://www.rfc-editor.org/rfc/rfc9700#section-2.4
+ */
+export function passwordGrant(options: PasswordGrantOptions): Grant {
+  const tokenUrl = requireHttpUrl('tokenUrl', options?.tokenUrl)
+  const username = requireString(
+    'username',
+    options.username,
+    'passwordGrant() needs the user name to log in with.',
+  )
+  const password = requireString(
+    'password',
+    options.password,
+    'passwordGrant() needs the password to log in with.',
+  )
+  const client = new ClientAuthentication(options, 'passwordGrant')
+  return {
+    type: 'password',
+    tokenUrl,
+    identity: [client.clientId, username],
+    params: resolveParams(options),
+    reobtainAfterRefreshFailure: true,
+    obtain: (params) =>
+      client.request(tokenUrl, {
+        grant_type: 'password',
+        username,
+        password,
+        ...paramMembers(params),
+      }),
+    refresh: (refreshToken, params) =>
+      client.request(tokenUrl, {
+        grant_type: 'refresh_token',
+        refresh_token: refreshToken,
+        scope: params.scope,
+      }),
+    parse: parseStandardResponse,
+  }
+}
+
+export interface RefreshTokenGrantOptions extends ClientOptions {
+  /** The refresh token to start from. Rotated tokens replace it as they arrive. */
+  refreshToken: string
+}
+
+/**
+ * The refresh token grant (RFC 6749 §6) from a refresh token you already hold. With rotation
+ * the newest refresh token is used next; a response without one keeps the old one.
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-6
+ */
+export function refreshTokenGrant(options: RefreshTokenGrantOptions): Grant {
+  const tokenUrl = requireHttpUrl('tokenUrl', options?.tokenUrl)
+  const initial = requireString(
+    'refreshToken',
+    options.refreshToken,
+    'refreshTokenGrant() needs the refresh token to start from.',
+  )
+  const client = new ClientAuthentication(options, 'refreshTokenGrant')
+  const refresh = (refreshToken: string, params: ResolvedParams): TokenRequest =>
+    client.request(tokenUrl, {
+      grant_type: 'refresh_token',
+      refresh_token: refreshToken,
+      scope: params.scope,
+    })
+  return {
+    type: 'refresh_token',
+    tokenUrl,
+    identity: [client.clientId],
+    params: resolveParams(options),
+    reobtainAfterRefreshFailure: false,
+    obtain: (params) => refresh(initial, params),
+    refresh,
+    parse: parseStandardResponse,
+  }
+}
+
+/** A request described by a `customGrant`: JSON, form or a raw body, POSTed. */
+export interface CustomTokenRequest {
+  /** @default the grant's tokenUrl */
+  url?: string | undefined
+  headers?: Record<string, string> | undefined
+  json?: unknown
+  form?: Record<string, string | readonly string[] | undefined> | undefined
+  /** A body sent as is; set `content-type` in `headers`. */
+  body?: string | undefined
+}
+
+export interface CustomGrantOptions {
+  /** Absolute URL of the login or token endpoint. */
+  tokenUrl: string
+  /** Builds the request that obtains a token (a login, an API-key exchange…). */
+  request: (params: ResolvedParams) => MaybePromise<CustomTokenRequest>
+  /** Builds the request that uses a refresh token; when it fails, `request` runs again. */
+  refresh?:
+    | ((refreshToken: string, params: ResolvedParams) => MaybePromise<CustomTokenRequest>)
+    | undefined
+  /** Reads the response body. @default the standard `access_token`/`expires_in` members */
+  parse?: ((body: Record<string, unknown>) => TokenResponse) | undefined
+  /** What distinguishes this grant's tokens from others at the same URL (e.g. a user name). */
+  identity?: readonly string[] | undefined
+  scope?: TokenParams['scope']
+  audience?: TokenParams['audience']
+  resource?: TokenParams['resource']
+}
+
+/**
+ * Any token endpoint: you build the request and read the response.
+ * @example A JSON login answering a nested token, with refresh:
+ * customGrant({
+ *   tokenUrl: 'https://api.example.com/auth/login',
+ *   request: () => ({ json: { username, password } }),
+ *   refresh: (refreshToken) => ({ url: 'https://api.example.com/auth/refresh', json: { refresh_token: refreshToken } }),
+ *   parse: (body) => {
+ *     const token = body.access_token as { token: string; token_type: string; expires_in: number }
+ *     return { accessToken: token.token, tokenType: token.token_type, expiresIn: token.expires_in,
+ *       refreshToken: body.refresh_token as string }
+ *   },
+ * })
+ */
+export function customGrant(options: CustomGrantOptions): Grant {
+  const tokenUrl = requireHttpUrl('tokenUrl', options?.tokenUrl)
+  if (typeof options.request !== 'function') {
+    throw new ConfigError(
+      'request',
+      'expected a function',
+      'Pass request: (params) => ({ json: {...} }) that builds the token request.',
+    )
+  }
+  const build = async (custom: MaybePromise<CustomTokenRequest>): Promise<TokenRequest> => {
+    const { url, headers = {}, json, form, body } = await custom
+    const lower: Record<string, string> = { accept: 'application/json' }
+    for (const [name, value] of Object.entries(headers)) lower[name.toLowerCase()] = value
+    if (json !== undefined) {
+      lower['content-type'] ??= 'application/json'
+      return { url: url ?? tokenUrl, headers: lower, body: JSON.stringify(json) }
+    }
+    if (form !== undefined) {
+      lower['content-type'] ??= 'application/x-www-form-urlencoded'
+      const members: Record<string, BodyValue> = {}
+      for (const [name, value] of Object.entries(form))
+        if (value !== undefined) members[name] = value
+      return { url: url ?? tokenUrl, headers: lower, body: toForm(members) }
+    }
+    return { url: url ?? tokenUrl, headers: lower, body: body ?? '' }
+  }
+  const { refresh } = options
+  return {
+    type: 'custom',
+    tokenUrl,
+    identity: options.identity ?? [],
+    params: resolveParams(options),
+    reobtainAfterRefreshFailure: true,
+    obtain: (params) => build(options.request(params)),
+    ...(refresh && { refresh: (refreshToken, params) => build(refresh(refreshToken, params)) }),
+    parse: options.parse ?? parseStandardResponse,
+  }
+}

@@ -1,0 +1,18 @@
+/**
+ * Lifetime in ms left on a JWT access token, read from its `exp` claim, or `undefined` for
+ * opaque tokens and JWTs without a future `exp`. Decoding only: the signature is not
+ * checked, so this is used for scheduling a refresh, never for trust.
+ */
+export function lifetimeFromJwt(token: string, now: number = Date.now()): number | undefined {
+  const parts = token.split('.')
+  if (parts.length !== 3 || !parts[1]) return undefined
+  try {
+    const json = atob(parts[1].replace(/-/g, '+').replace(/_/g, '/'))
+    const exp: unknown = (JSON.parse(json) as { exp?: unknown }).exp
+    if (typeof exp !== 'number' || !Number.isFinite(exp)) return undefined
+    const lifetime = exp * 1000 - now
+    return lifetime > 0 ? lifetime : undefined
+  } catch {
+    return undefined
+  }
+}

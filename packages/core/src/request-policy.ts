@@ -1,0 +1,223 @@
+import { ConfigError } from './errors'
+import { createTokenManager, type TokenManager, type TokenManagerOptions } from './token-manager'
+import type { Token } from './types'
+
+/** A response as every client exposes it: a status and headers with `get`. */
+export interface ResponseLike {
+  status: number
+  headers: { get(name: string): unknown }
+}
+
+/** Which requests get the token, how it is written, and when a response means "refresh". */
+export interface RequestPolicyOptions {
+  /**
+   * Origins (scheme://host:port) that may receive the token. `'*'` sends it to every origin.
+   * @default the origin of the client's base URL; with none, setup fails
+   */
+  origins?: '*' | string | readonly string[] | undefined
+  /** Header that carries the token. @default 'authorization' */
+  header?: string | undefined
+  /**
+   * Scheme before the token: a fixed word, `'token_type'` for the token's own type, or
+   * `false` for the raw token (`Authorization: <token>`).
+   * @default 'Bearer'
+   */
+  scheme?: string | false | undefined
+  /** Static headers sent along with the token, to the same origins (e.g. `x-api-key`). */
+  headers?: Readonly<Record<string, string>> | undefined
+  /**
+   * Whether a response means the token was rejected, so refresh once and retry.
+   * @default {@link isTokenRejected}: any 401; a `Bearer error="invalid_token"` challenge or
+   * `Token-Expired: true` on another status; never a 403
+   */
+  shouldRefresh?: ((response: ResponseLike) => boolean) | undefined
+}
+
+/** What adapters accept: a manager, a manager's options, or a manager with a policy. */
+export type AuthConfig =
+  | TokenManager
+  | (TokenManagerOptions & RequestPolicyOptions)
+  | (RequestPolicyOptions & { manager: TokenManager })
+
+/** The headers to add to one request, and the token they carry (to report a 401 against). */
+export interface Authorization {
+  token: Token
+  headers: Record<string, string>
+}
+
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
+
+/**
+ * RFC 6750 §3 and common provider signals: the token was rejected and a new one may help.
+ * A 403 (`insufficient_scope`) never is: a new token carries the same rights.
+ */
+export function isTokenRejected(response: ResponseLike): boolean {
+  if (response.status === 403) return false
+  if (response.status === 401) return true
+  const challenge = response.headers.get('www-authenticate')
+  return (
+    (typeof challenge === 'string' && /error\s*=\s*"?invalid_token/i.test(challenge)) ||
+    String(response.headers.get('token-expired')).toLowerCase() === 'true'
+  )
+}
+
+/**
+ * The request policy every adapter applies, so they share one meaning of origins, headers and
+ * refresh-on-401. Adapters only wire it into their client's hooks.
+ */
+export class RequestPolicy {
+  readonly manager: TokenManager
+  /** Lower-case names of every header this policy adds; strip them on a redirect to another origin. */
+  readonly headerNames: readonly string[]
+  readonly #origins: ReadonlySet<string> | '*'
+  readonly #header: string
+  readonly #scheme: string | false
+  readonly #static: Readonly<Record<string, string>>
+  readonly #shouldRefresh: (response: ResponseLike) => boolean
+
+  constructor(
+    config: AuthConfig,
+    context: { baseUrl?: string | URL | undefined; client?: string } = {},
+  ) {
+    if (!config || typeof config !== 'object') {
+      throw new ConfigError(
+        'config',
+        'it is missing',
+        'Pass a TokenManager, or { grant, ...options }.',
+      )
+    }
+    // Duck-typed rather than instanceof, so a manager from another copy of core still counts.
+    const isManager = 'getToken' in config
+    const options: RequestPolicyOptions = isManager ? {} : config
+    this.manager = isManager
+      ? (config as TokenManager)
+      : 'manager' in config && config.manager
+        ? config.manager
+        : createTokenManager(config as TokenManagerOptions)
+    this.#origins = allowedOrigins(options.origins, context)
+    this.#header = (options.header ?? 'authorization').toLowerCase()
+    if (!HEADER_NAME.test(this.#header)) {
+      throw new ConfigError(
+        'header',
+        `"${this.#header}" is not a valid header name`,
+        'Pass a name such as "authorization" or "x-access-token".',
+      )
+    }
+    if (
+      options.scheme !== undefined &&
+      options.scheme !== false &&
+      (typeof options.scheme !== 'string' || !HEADER_NAME.test(options.scheme))
+    ) {
+      throw new ConfigError(
+        'scheme',
+        'expected a single word, "token_type" or false',
+        'Pass e.g. scheme: "Bearer", scheme: "token_type", or scheme: false for the raw token.',
+      )
+    }
+    this.#scheme = options.scheme ?? 'Bearer'
+    const statics: Record<string, string> = {}
+    for (const [name, value] of Object.entries(options.headers ?? {})) {
+      if (!HEADER_NAME.test(name) || typeof value !== 'string') {
+        throw new ConfigError(
+          'headers',
+          `"${name}" is not a valid header name with a string value`,
+          'Pass headers: { "x-api-key": "…" }.',
+        )
+      }
+      statics[name.toLowerCase()] = value
+    }
+    this.#static = statics
+    this.headerNames = [this.#header, ...Object.keys(statics)]
+    if (options.shouldRefresh !== undefined && typeof options.shouldRefresh !== 'function') {
+      throw new ConfigError(
+        'shouldRefresh',
+        'expected a function',
+        'Pass shouldRefresh: (response) => response.status === 401.',
+      )
+    }
+    this.#shouldRefresh = options.shouldRefresh ?? isTokenRejected
+  }
+
+  /** Whether a request to `url` gets the token: an allowed origin, and not a token endpoint. */
+  appliesTo(url: string | URL): boolean {
+    let parsed: URL
+    try {
+      parsed = typeof url === 'string' ? new URL(url) : url
+    } catch {
+      return false
+    }
+    if (this.manager.isTokenEndpoint(parsed.href)) return false
+    return this.#origins === '*' || this.#origins.has(parsed.origin)
+  }
+
+  /** The current token and the headers that carry it. */
+  async authorize(signal?: AbortSignal): Promise<Authorization> {
+    const token = await this.manager.getToken(signal ? { signal } : undefined)
+    return { token, headers: this.headersFor(token) }
+  }
+
+  /**
+   * After `token` was rejected: drops it if still current (the stale-401 rule: a token
+   * already replaced starts no refresh) and returns the headers to retry with.
+   */
+  reauthorize(token: Token, signal?: AbortSignal): Promise<Authorization> {
+    this.manager.invalidate(token.accessToken)
+    return this.authorize(signal)
+  }
+
+  headersFor(token: Token): Record<string, string> {
+    const scheme = this.#scheme === 'token_type' ? token.tokenType : this.#scheme
+    return {
+      ...this.#static,
+      [this.#header]: scheme === false ? token.accessToken : `${scheme} ${token.accessToken}`,
+    }
+  }
+
+  /** Whether `response` means the token was rejected (see `shouldRefresh`). */
+  shouldRefresh(response: ResponseLike): boolean {
+    return this.#shouldRefresh(response)
+  }
+}
+
+/** Builds the policy an adapter applies. `baseUrl` is the client's base URL, when it has one. */
+export function createRequestPolicy(
+  config: AuthConfig,
+  context?: { baseUrl?: string | URL | undefined; client?: string },
+): RequestPolicy {
+  return new RequestPolicy(config, context)
+}
+
+function allowedOrigins(
+  origins: RequestPolicyOptions['origins'],
+  { baseUrl, client = 'client' }: { baseUrl?: string | URL | undefined; client?: string },
+): ReadonlySet<string> | '*' {
+  if (origins === '*') return '*'
+  const list =
+    origins === undefined
+      ? baseUrl
+        ? [String(baseUrl)]
+        : []
+      : typeof origins === 'string'
+        ? [origins]
+        : origins
+  if (list.length === 0) {
+    throw new ConfigError(
+      'origins',
+      `the ${client} has no base URL, so there is no origin the token is known to belong to`,
+      "Pass origins: ['https://api.example.com'] (where the token may be sent), or origins: '*' to send it to every origin.",
+    )
+  }
+  return new Set(
+    list.map((origin) => {
+      try {
+        return new URL(origin).origin
+      } catch {
+        throw new ConfigError(
+          'origins',
+          `"${origin}" is not an absolute URL`,
+          "Pass origins such as 'https://api.example.com'.",
+        )
+      }
+    }),
+  )
+}

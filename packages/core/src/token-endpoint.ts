@@ -1,0 +1,123 @@
+import { OAuthError, type OAuthInterceptorsError, TokenEndpointError } from './errors'
+import type { TokenRequest } from './grants'
+
+export type FetchLike = (input: string, init: RequestInit) => Promise<Response>
+
+/**
+ * Sends one token request and returns the success body. Throws `OAuthError` for RFC 6749
+ * §5.2 bodies (also on 200), `TokenEndpointError` for everything else. No message carries
+ * the request, whose body holds the credentials.
+ */
+export async function postTokenRequest(
+  fetchFn: FetchLike,
+  request: TokenRequest,
+  timeout: number,
+): Promise<Record<string, unknown>> {
+  const controller = new AbortController()
+  const timer = setTimeout(() => controller.abort(), timeout)
+  let response: Response
+  let text: string
+  try {
+    response = await fetchFn(request.url, {
+      method: 'POST',
+      headers: request.headers,
+      body: request.body,
+      signal: controller.signal,
+      redirect: 'error',
+    })
+    text = await response.text()
+  } catch (cause) {
+    if (controller.signal.aborted) {
+      throw new TokenEndpointError(`The token request timed out after ${timeout} ms`, 'timeout', {
+        transient: true,
+      })
+    }
+    throw new TokenEndpointError('The token request failed on the network', 'network_error', {
+      cause: networkCause(cause),
+      transient: true,
+    })
+  } finally {
+    clearTimeout(timer)
+  }
+
+  const body = parseBody(text, response.headers.get('content-type'))
+  const retryAfter = parseRetryAfter(response.headers.get('retry-after'))
+  if (body && typeof body.error === 'string') {
+    throw new OAuthError(body as { error: string }, response.status, retryAfter)
+  }
+  if (!response.ok) {
+    const status = response.status
+    throw new TokenEndpointError(`The token endpoint answered HTTP ${status}`, 'http_error', {
+      status,
+      transient: status >= 500 || status === 429 || status === 408,
+      ...(retryAfter !== undefined && { retryAfter }),
+    })
+  }
+  if (!body) {
+    throw new TokenEndpointError(
+      `The token endpoint answered ${response.status} with a body that is neither JSON nor form-encoded`,
+      'invalid_response',
+      { status: response.status },
+    )
+  }
+  return body
+}
+
+/** Keeps the kind and message of a network failure, not objects that may hold the request. */
+function networkCause(cause: unknown): unknown {
+  if (!(cause instanceof Error)) return cause
+  const inner = (cause as { cause?: unknown }).cause
+  const kept = new Error(
+    cause.message,
+    inner instanceof Error ? { cause: new Error(inner.message) } : undefined,
+  )
+  kept.name = cause.name
+  return kept
+}
+
+function parseBody(text: string, contentType: string | null): Record<string, unknown> | undefined {
+  const type = contentType?.toLowerCase() ?? ''
+  if (type.includes('application/x-www-form-urlencoded')) {
+    return Object.fromEntries(new URLSearchParams(text))
+  }
+  try {
+    const value: unknown = JSON.parse(text)
+    return value !== null && typeof value === 'object' && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** `Retry-After` as milliseconds: delta-seconds or an HTTP date (RFC 9110 §10.2.3). */
+export function parseRetryAfter(value: string | null): number | undefined {
+  if (!value) return undefined
+  const seconds = Number(value)
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000)
+  const date = Date.parse(value)
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now())
+}
+
+export interface RetryOptions {
+  /** Retries after the first attempt, for transient failures only. @default 2 */
+  retries?: number | undefined
+  /** First backoff step in ms; doubles each retry, with full jitter. @default 200 */
+  minDelay?: number | undefined
+  /** Longest wait in ms; a `Retry-After` beyond it ends the retries. @default 10_000 */
+  maxDelay?: number | undefined
+}
+
+/** The wait before retry number `attempt` (1-based), or `undefined` to give up. */
+export function retryDelay(
+  error: OAuthInterceptorsError,
+  attempt: number,
+  { retries = 2, minDelay = 200, maxDelay = 10_000 }: RetryOptions,
+  random: () => number = Math.random,
+): number | undefined {
+  if (!error.transient || attempt > retries) return undefined
+  const backoff = random() * Math.min(maxDelay, minDelay * 2 ** (attempt - 1))
+  const asked = (error as { retryAfter?: number }).retryAfter
+  if (asked !== undefined && asked > maxDelay) return undefined
+  return Math.max(backoff, asked ?? 0)
+}

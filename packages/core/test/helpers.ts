@@ -1,0 +1,79 @@
+import nock from 'nock'
+import { afterEach, beforeAll, beforeEach } from 'vitest'
+
+export const ISSUER = 'https://auth.example.test'
+export const TOKEN_URL = `${ISSUER}/oauth/token`
+
+/** A request the token endpoint saw: what the client *sent*. */
+export interface SeenRequest {
+  headers: Record<string, string | string[] | undefined>
+  body: string
+}
+
+type Reply = [number, unknown, (Record<string, string> | undefined)?]
+
+/**
+ * Mocks the token endpoint with nock; `reply` answers each request in turn.
+ * Returns the list of requests it received.
+ */
+export function tokenEndpoint(
+  reply: (request: SeenRequest, index: number) => Reply | Promise<Reply> = () => [
+    200,
+    { access_token: 'at-1', token_type: 'Bearer', expires_in: 3600 },
+  ],
+  {
+    path = '/oauth/token',
+    origin = ISSUER,
+    delay = 0,
+  }: { path?: string; origin?: string; delay?: number } = {},
+): SeenRequest[] {
+  const seen: SeenRequest[] = []
+  nock(origin)
+    .post(path)
+    .times(Number.MAX_SAFE_INTEGER)
+    .delay(delay)
+    .reply(async function (_uri, body) {
+      const request = {
+        headers: this.req.headers as SeenRequest['headers'],
+        body: typeof body === 'string' ? body : JSON.stringify(body),
+      }
+      seen.push(request)
+      const [status, payload, headers] = await reply(request, seen.length - 1)
+      return [
+        status,
+        typeof payload === 'string' ? payload : JSON.stringify(payload),
+        { 'content-type': 'application/json', ...headers },
+      ]
+    })
+  return seen
+}
+
+/** A clock the test moves by hand. */
+export function manualClock(start = 1_000_000) {
+  let time = start
+  return {
+    now: () => time,
+    advance(ms: number) {
+      time += ms
+    },
+  }
+}
+
+/** Every test starts with no mocks, and no real network. */
+export function useNock(): void {
+  beforeAll(() => {
+    nock.disableNetConnect()
+  })
+  beforeEach(() => {
+    nock.cleanAll()
+  })
+  afterEach(() => {
+    nock.cleanAll()
+  })
+}
+
+/** An unsigned JWT with the given claims (decode-only use). */
+export function jwt(claims: Record<string, unknown>): string {
+  const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url')
+  return `${encode({ alg: 'none', typ: 'JWT' })}.${encode(claims)}.signature`
+}

@@ -1,0 +1,290 @@
+import { inspect } from 'node:util'
+import nock from 'nock'
+import { describe, expect, it } from 'vitest'
+import {
+  ConfigError,
+  clientCredentials,
+  createTokenManager,
+  customGrant,
+  isOAuthError,
+  OAuthError,
+  passwordGrant,
+  refreshTokenGrant,
+  TokenEndpointError,
+  type TokenEvent,
+} from '../src/index'
+import { ISSUER, TOKEN_URL, tokenEndpoint, useNock } from './helpers'
+
+useNock()
+
+const SECRET = 'client-secret-Zq9'
+const grant = () =>
+  clientCredentials({ tokenUrl: TOKEN_URL, clientId: 'svc', clientSecret: SECRET })
+
+describe('token responses (RFC 6749 §5.1)', () => {
+  it('reads a form-encoded response body', async () => {
+    nock(ISSUER)
+      .post('/oauth/token')
+      .reply(200, 'access_token=at-form&token_type=BEARER&expires_in=60', {
+        'content-type': 'application/x-www-form-urlencoded',
+      })
+    const token = await createTokenManager({ grant: grant() }).getToken()
+    expect(token).toMatchObject({ accessToken: 'at-form', tokenType: 'Bearer' })
+  })
+
+  it('treats a 200 carrying an error member as an error', async () => {
+    tokenEndpoint(() => [200, { error: 'invalid_grant', error_description: 'nope' }])
+    const error = await createTokenManager({ grant: grant() })
+      .getToken()
+      .catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(OAuthError)
+    expect(error).toMatchObject({
+      code: 'invalid_grant',
+      errorDescription: 'nope',
+      status: 200,
+      transient: false,
+    })
+    expect(isOAuthError(error)).toBe(true)
+  })
+
+  it('a response without access_token is an error', async () => {
+    tokenEndpoint(() => [200, { token_type: 'Bearer', expires_in: 60 }])
+    await expect(createTokenManager({ grant: grant() }).getToken()).rejects.toMatchObject({
+      name: 'TokenEndpointError',
+      code: 'invalid_response',
+    })
+  })
+
+  it('a non-JSON body is an invalid response', async () => {
+    nock(ISSUER)
+      .post('/oauth/token')
+      .reply(200, '<html>login</html>', { 'content-type': 'text/html' })
+    await expect(createTokenManager({ grant: grant() }).getToken()).rejects.toMatchObject({
+      code: 'invalid_response',
+    })
+  })
+})
+
+describe('retries', () => {
+  it('retries 5xx with backoff and then succeeds', async () => {
+    const events: TokenEvent[] = []
+    const seen = tokenEndpoint((_r, index) =>
+      index < 2 ? [503, 'busy'] : [200, { access_token: 'at-1' }],
+    )
+    const tokens = createTokenManager({
+      grant: grant(),
+      retry: { minDelay: 1, maxDelay: 5 },
+      onEvent: (e) => events.push(e),
+    })
+    await expect(tokens.getToken()).resolves.toMatchObject({ accessToken: 'at-1' })
+    expect(seen).toHaveLength(3)
+    expect(events.filter((e) => e.type === 'token_retry')).toHaveLength(2)
+    expect(tokens.stats()).toMatchObject({ requested: 3, retried: 2, received: 1 })
+  })
+
+  it('honours Retry-After on 429, and gives up when it asks for more than maxDelay', async () => {
+    const events: TokenEvent[] = []
+    const seen = tokenEndpoint((_r, index) =>
+      index === 0
+        ? [429, { error: 'slow_down' }, { 'retry-after': '1' }]
+        : [200, { access_token: 'at-1' }],
+    )
+    const tokens = createTokenManager({
+      grant: grant(),
+      retry: { minDelay: 1 },
+      onEvent: (e) => events.push(e),
+    })
+    await expect(tokens.getToken()).resolves.toMatchObject({ accessToken: 'at-1' })
+    expect(seen).toHaveLength(2)
+    expect(events.find((e) => e.type === 'token_retry')).toMatchObject({ delay: 1000 })
+
+    nock.cleanAll()
+    const limited = tokenEndpoint(() => [503, '', { 'retry-after': '120' }])
+    const impatient = createTokenManager({ grant: grant(), retry: { maxDelay: 10_000 } })
+    await expect(impatient.getToken()).rejects.toMatchObject({ status: 503, retryAfter: 120_000 })
+    expect(limited).toHaveLength(1)
+  })
+
+  it('does not retry terminal errors (invalid_client, invalid_grant, 4xx)', async () => {
+    const seen = tokenEndpoint(() => [
+      401,
+      { error: 'invalid_client' },
+      { 'www-authenticate': 'Basic' },
+    ])
+    await expect(createTokenManager({ grant: grant() }).getToken()).rejects.toMatchObject({
+      code: 'invalid_client',
+      status: 401,
+    })
+    expect(seen).toHaveLength(1)
+  })
+
+  it('gives up after the configured retries with the last error', async () => {
+    const seen = tokenEndpoint(() => [502, ''])
+    const error = await createTokenManager({
+      grant: grant(),
+      retry: { retries: 2, minDelay: 1, maxDelay: 2 },
+    })
+      .getToken()
+      .catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(TokenEndpointError)
+    expect(error).toMatchObject({ code: 'http_error', status: 502, transient: true })
+    expect(seen).toHaveLength(3)
+  })
+
+  it('times out a token request that hangs, as a transient error', async () => {
+    tokenEndpoint(undefined, { delay: 500 })
+    await expect(
+      createTokenManager({ grant: grant(), timeout: 50, retry: false }).getToken(),
+    ).rejects.toMatchObject({
+      code: 'timeout',
+      transient: true,
+    })
+  })
+
+  it('reports network failures as transient TokenEndpointError', async () => {
+    nock(ISSUER).post('/oauth/token').replyWithError('socket hang up')
+    await expect(
+      createTokenManager({ grant: grant(), retry: false }).getToken(),
+    ).rejects.toMatchObject({
+      code: 'network_error',
+      transient: true,
+    })
+  })
+})
+
+describe('no secret leaves in errors, inspect output or events', () => {
+  it('keeps client secret, password, refresh and access tokens out of every error view', async () => {
+    const secrets = [SECRET, 'pw-Kx81', 'rt-Lm22', 'at-Yy70']
+    const events: TokenEvent[] = []
+    nock(ISSUER)
+      .post('/oauth/token')
+      .reply(400, { error: 'invalid_grant', error_description: 'bad credentials' })
+      .post('/oauth/token')
+      .reply(500, 'internal error')
+      .post('/oauth/token')
+      .replyWithError(`connection reset`)
+    const managers = [
+      createTokenManager({
+        grant: passwordGrant({
+          tokenUrl: TOKEN_URL,
+          clientId: 'svc',
+          clientSecret: SECRET,
+          username: 'u',
+          password: 'pw-Kx81',
+        }),
+        onEvent: (e) => events.push(e),
+      }),
+      createTokenManager({
+        grant: refreshTokenGrant({
+          tokenUrl: TOKEN_URL,
+          clientId: 'svc',
+          clientSecret: SECRET,
+          refreshToken: 'rt-Lm22',
+        }),
+        retry: false,
+        onEvent: (e) => events.push(e),
+      }),
+      createTokenManager({ grant: grant(), retry: false, onEvent: (e) => events.push(e) }),
+    ]
+    for (const manager of managers) {
+      const error = await manager.getToken().catch((e: unknown) => e)
+      const views = [
+        String(error),
+        (error as Error).message,
+        JSON.stringify(error),
+        inspect(error, { depth: 10, showHidden: true }),
+        inspect(manager, { depth: 10, showHidden: true }),
+        JSON.stringify(manager),
+      ]
+      for (const view of views) for (const secret of secrets) expect(view).not.toContain(secret)
+    }
+    const eventText = inspect(events, { depth: 10 })
+    for (const secret of secrets) expect(eventText).not.toContain(secret)
+    expect(events.map((e) => e.type)).toContain('token_failed')
+  })
+
+  it('keeps secrets out of ConfigError messages', () => {
+    const error = (() => {
+      try {
+        clientCredentials({
+          tokenUrl: TOKEN_URL,
+          clientId: 'svc',
+          clientSecret: SECRET,
+          clientAuth: 'bogus' as never,
+        })
+      } catch (e) {
+        return e
+      }
+    })()
+    expect(error).toBeInstanceOf(ConfigError)
+    expect(String(error)).not.toContain(SECRET)
+  })
+})
+
+describe('configuration errors name the option and the fix', () => {
+  const cases: Array<[string, () => unknown, string]> = [
+    [
+      'clientId',
+      () => clientCredentials({ tokenUrl: TOKEN_URL, clientId: '', clientSecret: 'x' }),
+      'clientId',
+    ],
+    [
+      'tokenUrl relative',
+      () => clientCredentials({ tokenUrl: '/oauth/token', clientId: 'a', clientSecret: 'x' }),
+      'tokenUrl',
+    ],
+    [
+      'tokenUrl ftp',
+      () => clientCredentials({ tokenUrl: 'ftp://x/token', clientId: 'a', clientSecret: 'x' }),
+      'tokenUrl',
+    ],
+    [
+      'clientSecret',
+      () =>
+        clientCredentials({ tokenUrl: TOKEN_URL, clientId: 'a', clientAuth: 'client_secret_post' }),
+      'clientSecret',
+    ],
+    [
+      'resource fragment',
+      () =>
+        clientCredentials({ tokenUrl: TOKEN_URL, clientId: 'a', resource: 'https://api.test/#x' }),
+      'resource',
+    ],
+    [
+      'resource relative',
+      () => clientCredentials({ tokenUrl: TOKEN_URL, clientId: 'a', resource: 'api' }),
+      'resource',
+    ],
+    ['grant', () => createTokenManager({} as never), 'grant'],
+    ['refreshSkew', () => createTokenManager({ grant: grant(), refreshSkew: -1 }), 'refreshSkew'],
+    [
+      'defaultLifetime',
+      () => createTokenManager({ grant: grant(), defaultLifetime: 0 }),
+      'defaultLifetime',
+    ],
+    ['timeout', () => createTokenManager({ grant: grant(), timeout: Number.NaN }), 'timeout'],
+    ['cacheSize', () => createTokenManager({ grant: grant(), cacheSize: 0 }), 'cacheSize'],
+    [
+      'retry.retries',
+      () => createTokenManager({ grant: grant(), retry: { retries: -1 } }),
+      'retry.retries',
+    ],
+    [
+      'username',
+      () => passwordGrant({ tokenUrl: TOKEN_URL, clientId: 'a', username: '', password: 'p' }),
+      'username',
+    ],
+    ['request', () => customGrant({ tokenUrl: TOKEN_URL } as never), 'request'],
+  ]
+  it.each(cases)('%s', (_name, build, option) => {
+    let error: unknown
+    try {
+      build()
+    } catch (e) {
+      error = e
+    }
+    expect(error).toBeInstanceOf(ConfigError)
+    expect(error).toMatchObject({ option, code: 'invalid_config' })
+    expect((error as Error).message).toContain(`"${option}"`)
+  })
+})

@@ -1,0 +1,214 @@
+import { describe, expect, it } from 'vitest'
+import {
+  ConfigError,
+  clientCredentials,
+  createRequestPolicy,
+  createTokenManager,
+  isTokenRejected,
+  MemoryTokenStore,
+  type Token,
+  type TokenEvent,
+  type TokenLock,
+  type TokenStore,
+} from '../src/index'
+import { ISSUER, TOKEN_URL, tokenEndpoint, useNock } from './helpers'
+
+useNock()
+
+const grant = () =>
+  clientCredentials({ tokenUrl: TOKEN_URL, clientId: 'svc', clientSecret: 's3cret' })
+
+/** An in-memory store with the optional lock capability, like a shared store would offer. */
+class LockingStore extends MemoryTokenStore implements TokenStore {
+  readonly #locks = new Set<string>()
+  readonly #waiters: Array<() => void> = []
+
+  acquire(key: string): TokenLock | undefined {
+    if (this.#locks.has(key)) return undefined
+    this.#locks.add(key)
+    return {
+      release: () => {
+        this.#locks.delete(key)
+        for (const wake of this.#waiters.splice(0)) wake()
+      },
+    }
+  }
+
+  waitForChange(_key: string, timeoutMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      this.#waiters.push(resolve)
+      setTimeout(resolve, timeoutMs)
+    })
+  }
+}
+
+describe('token stores', () => {
+  it('the in-memory store forgets the least recently used token beyond maxEntries', () => {
+    const store = new MemoryTokenStore({ maxEntries: 2 })
+    const token = (accessToken: string): Token => ({
+      accessToken,
+      tokenType: 'Bearer',
+      expiresAt: undefined,
+      refreshAt: undefined,
+      raw: {},
+    })
+    store.set('a', token('a'))
+    store.set('b', token('b'))
+    store.get('a')
+    store.set('c', token('c'))
+    expect([store.get('a')?.accessToken, store.get('b'), store.get('c')?.accessToken]).toEqual([
+      'a',
+      undefined,
+      'c',
+    ])
+    expect(() => new MemoryTokenStore({ maxEntries: 0 })).toThrow(ConfigError)
+  })
+
+  it('managers sharing a locking store make one token request between them', async () => {
+    const seen = tokenEndpoint(undefined, { delay: 20 })
+    const store = new LockingStore()
+    const managers = Array.from({ length: 4 }, () => createTokenManager({ grant: grant(), store }))
+    const tokens = await Promise.all(
+      managers.flatMap((manager) => Array.from({ length: 25 }, () => manager.getToken())),
+    )
+    expect(seen).toHaveLength(1)
+    expect(new Set(tokens.map((token) => token.accessToken)).size).toBe(1)
+    expect(managers.reduce((sum, manager) => sum + manager.stats().fromStore, 0)).toBe(3)
+  })
+
+  it('the stale-401 rule holds across managers: a token another one replaced is reused', async () => {
+    let issued = 0
+    const seen = tokenEndpoint(() => [200, { access_token: `at-${++issued}`, expires_in: 3600 }])
+    const store = new LockingStore()
+    const [a, b] = [
+      createTokenManager({ grant: grant(), store }),
+      createTokenManager({ grant: grant(), store }),
+    ]
+    const old = await a.getToken()
+    await b.getToken()
+    a.invalidate(old.accessToken)
+    await expect(a.getToken()).resolves.toMatchObject({ accessToken: 'at-2' })
+    b.invalidate(old.accessToken)
+    await expect(b.getToken()).resolves.toMatchObject({ accessToken: 'at-2' })
+    expect(seen).toHaveLength(2)
+  })
+
+  it('a failing store never fails getToken: it reports store_error and carries on', async () => {
+    const seen = tokenEndpoint()
+    const events: TokenEvent[] = []
+    const broken: TokenStore = {
+      get: () => Promise.reject(new Error('ECONNREFUSED')),
+      set: () => Promise.reject(new Error('ECONNREFUSED')),
+      delete: () => Promise.reject(new Error('ECONNREFUSED')),
+      acquire: () => Promise.reject(new Error('ECONNREFUSED')),
+    }
+    const tokens = createTokenManager({
+      grant: grant(),
+      store: broken,
+      onEvent: (event) => events.push(event),
+    })
+    await expect(Promise.all([tokens.getToken(), tokens.getToken()])).resolves.toHaveLength(2)
+    expect(seen).toHaveLength(1)
+    expect(
+      events
+        .filter((event) => event.type === 'store_error')
+        .map((event) => event.type === 'store_error' && event.operation),
+    ).toEqual(['get', 'acquire', 'set'])
+  })
+})
+
+describe('request policy (what every adapter applies)', () => {
+  const manager = () => createTokenManager({ grant: grant() })
+
+  it('sends the token only to allowed origins and never to the token endpoint', () => {
+    const policy = createRequestPolicy({
+      manager: manager(),
+      origins: ['https://api.example.test'],
+    })
+    expect(policy.appliesTo('https://api.example.test/orders')).toBe(true)
+    expect(policy.appliesTo('https://api.example.test:8443/orders')).toBe(false)
+    expect(policy.appliesTo('http://api.example.test/orders')).toBe(false)
+    expect(policy.appliesTo('https://evil.example/orders')).toBe(false)
+    const everywhere = createRequestPolicy({ manager: manager(), origins: '*' })
+    expect(everywhere.appliesTo('https://anything.example/x')).toBe(true)
+    expect(everywhere.appliesTo(`${TOKEN_URL}?x=1`)).toBe(false)
+  })
+
+  it('defaults origins to the base URL, and fails fast without either', () => {
+    expect(
+      createRequestPolicy(manager(), { baseUrl: 'https://api.example.test/v1/' }).appliesTo(
+        'https://api.example.test/other',
+      ),
+    ).toBe(true)
+    expect(() => createRequestPolicy(manager(), { client: 'fetch client' })).toThrow(
+      /origins.*no base URL.*origins: '\*'/s,
+    )
+  })
+
+  it('writes the header as Bearer, token_type, raw, or under a custom name with static headers', () => {
+    const token: Token = {
+      accessToken: 'abc',
+      tokenType: 'DPoP',
+      expiresAt: undefined,
+      refreshAt: undefined,
+      raw: {},
+    }
+    const m = manager()
+    const o = { origins: '*' as const }
+    expect(createRequestPolicy({ manager: m, ...o }).headersFor(token)).toEqual({
+      authorization: 'Bearer abc',
+    })
+    expect(
+      createRequestPolicy({ manager: m, ...o, scheme: 'token_type' }).headersFor(token),
+    ).toEqual({ authorization: 'DPoP abc' })
+    expect(
+      createRequestPolicy({
+        manager: m,
+        ...o,
+        scheme: false,
+        headers: { 'X-Api-Key': 'k' },
+      }).headersFor(token),
+    ).toEqual({ authorization: 'abc', 'x-api-key': 'k' })
+    const custom = createRequestPolicy({
+      manager: m,
+      ...o,
+      header: 'X-Access-Token',
+      scheme: false,
+    })
+    expect(custom.headersFor(token)).toEqual({ 'x-access-token': 'abc' })
+    expect(custom.headerNames).toEqual(['x-access-token'])
+    expect(() => createRequestPolicy({ manager: m, ...o, header: 'bad header' })).toThrow(
+      ConfigError,
+    )
+  })
+
+  it('builds its own manager from manager options', async () => {
+    tokenEndpoint()
+    const policy = createRequestPolicy({ grant: grant(), origins: ISSUER })
+    await expect(policy.authorize()).resolves.toMatchObject({
+      headers: { authorization: 'Bearer at-1' },
+    })
+  })
+
+  it('recognises token rejections and never treats 403 as one', () => {
+    const response = (status: number, headers: Record<string, string> = {}) => ({
+      status,
+      headers: new Headers(headers),
+    })
+    expect(isTokenRejected(response(401))).toBe(true)
+    expect(
+      isTokenRejected(response(403, { 'www-authenticate': 'Bearer error="insufficient_scope"' })),
+    ).toBe(false)
+    expect(isTokenRejected(response(403, { 'token-expired': 'true' }))).toBe(false)
+    expect(
+      isTokenRejected(
+        response(400, {
+          'www-authenticate':
+            'Bearer error="invalid_token", error_description="The token is expired"',
+        }),
+      ),
+    ).toBe(true)
+    expect(isTokenRejected(response(440, { 'Token-Expired': 'true' }))).toBe(true)
+    expect(isTokenRejected(response(500))).toBe(false)
+  })
+})
