@@ -1,0 +1,5 @@
+export type { OAuthFetch, OAuthFetchOptions, OAuthRequestInit } from './oauth-fetch'
+export { oauthFetch } from './oauth-fetch'
+export type { FetchFunction } from './redirects'
+export { fetchFollowingRedirects } from './redirects'
+export { isReplayableBody } from './replayable-body'

@@ -1,0 +1,94 @@
+import {
+  type AuthConfig,
+  type Authorization,
+  ConfigError,
+  createRequestPolicy,
+} from '@oauth-interceptors/core'
+import { type FetchFunction, fetchFollowingRedirects, requestOf, requestUrl } from './redirects'
+import { isReplayableBody } from './replayable-body'
+
+/** fetch's `RequestInit`, plus the per-request switch of {@link oauthFetch}. */
+export interface OAuthRequestInit extends RequestInit {
+  /**
+   * Send this request as plain fetch would: no token, no static headers, no retry on 401.
+   * @default false
+   */
+  skipAuth?: boolean | undefined
+}
+
+/** What {@link oauthFetch} returns: fetch's signature, where `init` may carry `skipAuth`. */
+export type OAuthFetch = (
+  input: string | URL | Request,
+  init?: OAuthRequestInit,
+) => Promise<Response>
+
+/** Options of the wrapper itself; token and header options go in the first argument. */
+export interface OAuthFetchOptions {
+  /**
+   * The fetch to wrap, e.g. a fetch with a proxy dispatcher or another wrapper.
+   * @default globalThis.fetch, looked up on every call (so mocks and polyfills installed later apply)
+   */
+  fetch?: FetchFunction | undefined
+  /**
+   * The API's URL. Only sets the default `origins` (its origin): fetch has no base URL, so
+   * relative request URLs are not resolved against it.
+   * @default none: pass `baseUrl` or `origins`
+   */
+  baseUrl?: string | URL | undefined
+}
+
+/**
+ * Wraps fetch so requests to the allowed origins carry an OAuth access token. The token comes
+ * from core on every request; a rejected one (any 401 by default) is refreshed once and the
+ * request sent once more. Redirects are followed here so that no token or static header
+ * reaches an origin outside `origins`.
+ * @example
+ * const authedFetch = oauthFetch({
+ *   grant: clientCredentials({ tokenUrl, clientId, clientSecret }),
+ *   origins: ['https://api.example.com'],
+ * })
+ * const response = await authedFetch('https://api.example.com/orders')
+ * await authedFetch('https://api.example.com/health', { skipAuth: true })
+ */
+export function oauthFetch(config: AuthConfig, options: OAuthFetchOptions = {}): OAuthFetch {
+  const policy = createRequestPolicy(config, { baseUrl: options.baseUrl, client: 'fetch' })
+  if (options.fetch !== undefined && typeof options.fetch !== 'function') {
+    throw new ConfigError(
+      'fetch',
+      'expected a function',
+      'Pass fetch: a function with the signature of fetch.',
+    )
+  }
+  return async (input, init) => {
+    const fetch = options.fetch ?? globalThis.fetch
+    const { skipAuth = false, ...requestInit }: OAuthRequestInit = init ?? {}
+    const url = requestUrl(input)
+    if (skipAuth || url === undefined || !policy.appliesTo(url)) return fetch(input, requestInit)
+
+    const request = requestOf(input)
+    const signal =
+      (requestInit.signal !== undefined ? requestInit.signal : request?.signal) ?? undefined
+    // A Request's body is a stream from outside, whatever it was made from: send it only once.
+    const body = requestInit.body !== undefined ? requestInit.body : request?.body
+    let signed = false
+    const send = (auth: Authorization) =>
+      fetchFollowingRedirects(fetch, input, requestInit, (hop, headers) => {
+        signed = policy.appliesTo(hop)
+        for (const name of policy.headerNames) headers.delete(name)
+        if (signed)
+          for (const [name, value] of Object.entries(auth.headers)) headers.set(name, value)
+      })
+
+    const auth = await policy.authorize(signal)
+    const response = await send(auth)
+    // Only a token we sent can have been rejected (a redirect may have ended elsewhere).
+    if (!signed || !policy.shouldRefresh(response)) return response
+    if (!isReplayableBody(body)) {
+      // The body is used up: surface the 401, but let the next request start with a new token.
+      policy.manager.invalidate(auth.token.accessToken)
+      return response
+    }
+    await response.body?.cancel().catch(() => undefined)
+    return send(await policy.reauthorize(auth.token, signal))
+  }
+}
