@@ -165,6 +165,7 @@ export class RequestPolicy {
     return this.authorize(signal)
   }
 
+  /** The headers that carry `token`: the token header in the configured scheme, plus the static headers. */
   headersFor(token: Token): Record<string, string> {
     const scheme = this.#scheme === 'token_type' ? token.tokenType : this.#scheme
     return {
