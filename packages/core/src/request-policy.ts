@@ -52,8 +52,9 @@ const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
  * A 403 (`insufficient_scope`) never is: a new token carries the same rights.
  */
 export function isTokenRejected(response: ResponseLike): boolean {
-  if (response.status === 403) return false
   if (response.status === 401) return true
+  // Only an error status can mean rejection; 403 (`insufficient_scope`) never does.
+  if (response.status < 400 || response.status === 403) return false
   const challenge = response.headers.get('www-authenticate')
   return (
     (typeof challenge === 'string' && /error\s*=\s*"?invalid_token/i.test(challenge)) ||

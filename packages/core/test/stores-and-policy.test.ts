@@ -210,5 +210,6 @@ describe('request policy (what every adapter applies)', () => {
     ).toBe(true)
     expect(isTokenRejected(response(440, { 'Token-Expired': 'true' }))).toBe(true)
     expect(isTokenRejected(response(500))).toBe(false)
+    expect(isTokenRejected(response(200, { 'token-expired': 'true' }))).toBe(false)
   })
 })

@@ -1,0 +1,2 @@
+export type { OAuthInterceptor } from './interceptor'
+export { oauthInterceptor } from './interceptor'

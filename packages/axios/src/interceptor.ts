@@ -1,0 +1,172 @@
+import {
+  type AuthConfig,
+  ConfigError,
+  createRequestPolicy,
+  createTokenManager,
+  type RequestPolicy,
+  type RequestPolicyOptions,
+  type Token,
+  type TokenManager,
+} from '@oauth-interceptors/core'
+import {
+  type AxiosInstance,
+  type AxiosRequestConfig,
+  type AxiosResponse,
+  CanceledError,
+  type InternalAxiosRequestConfig,
+  isAxiosError,
+} from 'axios'
+
+declare module 'axios' {
+  // Type parameters as axios declares them (their defaults are axios' own).
+  interface AxiosRequestConfig<D, P> {
+    /**
+     * Send this request without the token and static headers, even to an allowed origin.
+     * @default false
+     * @example api.get('/health', { skipAuth: true })
+     */
+    skipAuth?: boolean | undefined
+  }
+}
+
+/** An interceptor pair over one token manager; attach it to any number of axios instances. */
+export interface OAuthInterceptor {
+  /** The manager every attached instance reads its tokens from. */
+  readonly manager: TokenManager
+  /**
+   * Installs the request and response interceptors on `instance` (an `axios.create()` instance
+   * or the default `axios`). Default allowed origin: the origin of `instance.defaults.baseURL`.
+   * @returns a function that removes both interceptors again
+   * @throws ConfigError when the instance has no `baseURL` and no `origins` were given
+   */
+  attach(instance: AxiosInstance): () => void
+}
+
+// A string key, since axios before 1.19 drops symbol keys when it merges a config.
+const RETRIED = '_oauthRetried'
+type RetriedConfig = InternalAxiosRequestConfig & { [RETRIED]?: boolean }
+type BeforeRedirect = NonNullable<AxiosRequestConfig['beforeRedirect']>
+
+/**
+ * OAuth 2.0 access tokens for axios: adds the token to requests for the allowed origins, and on
+ * a rejected token (a 401 by default) refreshes once and retries the request once.
+ * @param config a `TokenManager`, its options (`{ grant, ... }`) or `{ manager }`, plus the
+ * request policy: `origins`, `header`, `scheme`, `headers`, `shouldRefresh`
+ * @example
+ * const api = axios.create({ baseURL: 'https://api.example.com' })
+ * const detach = oauthInterceptor({
+ *   grant: clientCredentials({ tokenUrl, clientId, clientSecret }),
+ * }).attach(api)
+ */
+export function oauthInterceptor(config: AuthConfig): OAuthInterceptor {
+  if (!config || typeof config !== 'object') {
+    throw new ConfigError('config', 'it is missing', 'Pass a TokenManager or { grant, ... }.')
+  }
+  // One manager for every instance; a policy per instance, as its baseURL is the default origin.
+  const shared: RequestPolicyOptions & { manager: TokenManager } =
+    'getToken' in config
+      ? { manager: config }
+      : 'manager' in config
+        ? config
+        : { ...config, manager: createTokenManager(config) }
+
+  return {
+    manager: shared.manager,
+    attach(instance) {
+      const { baseURL } = instance.defaults
+      const policy = createRequestPolicy(shared, {
+        baseUrl: absolute(baseURL) ?? baseURL,
+        client: 'axios instance',
+      })
+      // The token each request carried, to report a 401 against (the stale-401 rule).
+      const sent = new WeakMap<InternalAxiosRequestConfig, Token>()
+
+      const request = instance.interceptors.request.use(async (config) => {
+        if (config.skipAuth || !policy.appliesTo(absolute(instance.getUri(config)) ?? '')) {
+          return config
+        }
+        const { token, headers } = await policy.authorize(signalOf(config)).catch(canceled(config))
+        config.headers.set(headers)
+        sent.set(config, token)
+        config.beforeRedirect = dropHeadersOnLeave(policy, config.beforeRedirect)
+        return config
+      })
+
+      const retried = (response: AxiosResponse | undefined) => {
+        const config: RetriedConfig | undefined = response?.config
+        const token = config && sent.get(config)
+        if (!response || !config || !token || config[RETRIED] || isOneShot(config.data)) return
+        // A 401 from an origin the token was not sent to (after a redirect) says nothing about it.
+        const finalUrl = (response.request as { res?: { responseUrl?: string } })?.res?.responseUrl
+        if (finalUrl && !policy.appliesTo(finalUrl)) return
+        const headers = response.headers as { get(name: string): unknown }
+        if (!policy.shouldRefresh({ status: response.status, headers })) return
+        return policy
+          .reauthorize(token, signalOf(config))
+          .catch(canceled(config))
+          .then((fresh) => {
+            config.headers.set(fresh.headers)
+            const retry: RetriedConfig = { ...config, [RETRIED]: true }
+            return instance.request(retry)
+          })
+      }
+      const response = instance.interceptors.response.use(
+        (response) => retried(response) ?? response,
+        (error: unknown) =>
+          retried(isAxiosError(error) ? error.response : undefined) ?? Promise.reject(error),
+      )
+
+      return () => {
+        instance.interceptors.request.eject(request)
+        instance.interceptors.response.eject(response)
+      }
+    },
+  }
+}
+
+/** `url` made absolute (relative URLs against the page in a browser), or undefined. */
+function absolute(url: string | undefined): string | undefined {
+  try {
+    return url ? new URL(url, globalThis.location?.href).href : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** axios accepts signal-like objects; core needs one it can listen to. */
+function signalOf(config: InternalAxiosRequestConfig): AbortSignal | undefined {
+  const signal = config.signal
+  return typeof signal?.addEventListener === 'function' ? (signal as AbortSignal) : undefined
+}
+
+/** An abort while waiting for a token rejects as axios' own cancellation does. */
+function canceled(config: InternalAxiosRequestConfig) {
+  return (error: unknown): never => {
+    throw config.signal?.aborted ? new CanceledError(undefined, config) : error
+  }
+}
+
+/** A stream body was consumed by the first attempt and cannot be sent again. */
+function isOneShot(data: unknown): boolean {
+  const body = data as { pipe?: unknown; getReader?: unknown } | null | undefined
+  return typeof body?.pipe === 'function' || typeof body?.getReader === 'function'
+}
+
+/**
+ * follow-redirects (axios' redirect follower in Node) strips only `authorization` and `cookie`,
+ * and only for another host: a custom token header or static headers would reach the new origin.
+ */
+function dropHeadersOnLeave(
+  policy: RequestPolicy,
+  next: BeforeRedirect | undefined,
+): BeforeRedirect {
+  return (options, responseDetails, requestDetails) => {
+    if (typeof options.href !== 'string' || !policy.appliesTo(options.href)) {
+      const headers: Record<string, unknown> = options.headers ?? {}
+      for (const name of Object.keys(headers)) {
+        if (policy.headerNames.includes(name.toLowerCase())) delete headers[name]
+      }
+    }
+    next?.(options, responseDetails, requestDetails)
+  }
+}
