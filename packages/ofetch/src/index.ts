@@ -1,0 +1,2 @@
+export type { OAuthFetchOptions } from './oauth-options'
+export { oauthOptions } from './oauth-options'
