@@ -1,0 +1,2 @@
+export type { AfterResponseHook, BeforeRequestHook, OAuthHooks } from './hooks'
+export { oauthHooks } from './hooks'
