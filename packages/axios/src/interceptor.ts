@@ -3,6 +3,7 @@ import {
   ConfigError,
   createRequestPolicy,
   createTokenManager,
+  isReplayableBody,
   type RequestPolicy,
   type RequestPolicyOptions,
   type Token,
@@ -76,7 +77,7 @@ export function oauthInterceptor(config: AuthConfig): OAuthInterceptor {
       const { baseURL } = instance.defaults
       const policy = createRequestPolicy(shared, {
         baseUrl: absolute(baseURL) ?? baseURL,
-        client: 'axios instance',
+        client: 'the axios instance',
       })
       // The token each request carried, to report a 401 against (the stale-401 rule).
       const sent = new WeakMap<InternalAxiosRequestConfig, Token>()
@@ -95,7 +96,8 @@ export function oauthInterceptor(config: AuthConfig): OAuthInterceptor {
       const retried = (response: AxiosResponse | undefined) => {
         const config: RetriedConfig | undefined = response?.config
         const token = config && sent.get(config)
-        if (!response || !config || !token || config[RETRIED] || isOneShot(config.data)) return
+        if (!response || !config || !token || config[RETRIED] || !isReplayableBody(config.data))
+          return
         // A 401 from an origin the token was not sent to (after a redirect) says nothing about it.
         const finalUrl = (response.request as { res?: { responseUrl?: string } })?.res?.responseUrl
         if (finalUrl && !policy.appliesTo(finalUrl)) return
@@ -144,12 +146,6 @@ function canceled(config: InternalAxiosRequestConfig) {
   return (error: unknown): never => {
     throw config.signal?.aborted ? new CanceledError(undefined, config) : error
   }
-}
-
-/** A stream body was consumed by the first attempt and cannot be sent again. */
-function isOneShot(data: unknown): boolean {
-  const body = data as { pipe?: unknown; getReader?: unknown } | null | undefined
-  return typeof body?.pipe === 'function' || typeof body?.getReader === 'function'
 }
 
 /**

@@ -28,6 +28,8 @@ export {
   refreshTokenGrant,
 } from './grants'
 export { MemoryTokenStore } from './memory-store'
+export type { Redirect, RedirectHop } from './redirect'
+export { isReplayableBody, redirectHop } from './redirect'
 export type {
   AuthConfig,
   Authorization,

@@ -162,8 +162,20 @@ export class RequestPolicy {
    * already replaced starts no refresh) and returns the headers to retry with.
    */
   reauthorize(token: Token, signal?: AbortSignal): Promise<Authorization> {
-    this.manager.invalidate(token.accessToken)
+    this.reject(token)
     return this.authorize(signal)
+  }
+
+  /**
+   * For a rejected `token` (see `shouldRefresh`) whose request will not be retried, e.g. because
+   * its body was a one-shot stream: drops the token if still current, so the next request
+   * starts with a fresh one instead of sending it again. A token already replaced is left alone
+   * (the stale-401 rule).
+   * @example
+   * if (policy.shouldRefresh(response) && !isReplayableBody(body)) policy.reject(auth.token)
+   */
+  reject(token: Token): void {
+    this.manager.invalidate(token.accessToken)
   }
 
   /** The headers that carry `token`: the token header in the configured scheme, plus the static headers. */
@@ -191,7 +203,7 @@ export function createRequestPolicy(
 
 function allowedOrigins(
   origins: RequestPolicyOptions['origins'],
-  { baseUrl, client = 'client' }: { baseUrl?: string | URL | undefined; client?: string },
+  { baseUrl, client = 'the client' }: { baseUrl?: string | URL | undefined; client?: string },
 ): ReadonlySet<string> | '*' {
   if (origins === '*') return '*'
   const list =
@@ -205,7 +217,7 @@ function allowedOrigins(
   if (list.length === 0) {
     throw new ConfigError(
       'origins',
-      `the ${client} has no base URL, so there is no origin the token is known to belong to`,
+      `${client} was given no base URL, so no origin is known to own the token`,
       "Pass origins: ['https://api.example.com'] (where the token may be sent), or origins: '*' to send it to every origin.",
     )
   }

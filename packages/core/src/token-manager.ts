@@ -273,9 +273,10 @@ export class TokenManager {
 
     // A fleet: another manager or process may already have a newer token.
     let shared = await this.#storeCall(key, 'get', () => store.get(key))
-    if (this.#usable(shared, rejected)) return this.#accept(key, shared as Token, reason)
+    if (this.#usable(shared, rejected, entry?.token))
+      return this.#accept(key, shared as Token, reason)
     if (store.acquire) {
-      const deadline = this.#now() + this.#lockTtl
+      const deadline = this.#now() + 2 * this.#lockTtl
       for (;;) {
         const lock: TokenLock | undefined | typeof STORE_FAILED = await this.#storeCall(
           key,
@@ -286,7 +287,8 @@ export class TokenManager {
         if (lock) {
           try {
             shared = await this.#storeCall(key, 'get', () => store.get(key))
-            if (this.#usable(shared, rejected)) return this.#accept(key, shared as Token, reason)
+            if (this.#usable(shared, rejected, entry?.token))
+              return this.#accept(key, shared as Token, reason)
             const previous = shared && shared !== STORE_FAILED ? shared : entry?.token
             return await this.#save(key, await this.#request(key, reason, params, previous))
           } finally {
@@ -300,18 +302,30 @@ export class TokenManager {
         )
         if (waited === STORE_FAILED) break
         shared = await this.#storeCall(key, 'get', () => store.get(key))
-        if (this.#usable(shared, rejected)) return this.#accept(key, shared as Token, reason)
+        if (this.#usable(shared, rejected, entry?.token))
+          return this.#accept(key, shared as Token, reason)
       }
     }
     return this.#save(key, await this.#request(key, reason, params, entry?.token))
   }
 
-  #usable(token: Token | undefined | typeof STORE_FAILED, rejected: string | undefined): boolean {
+  #usable(
+    token: Token | undefined | typeof STORE_FAILED,
+    rejected: string | undefined,
+    replacing?: Token,
+  ): boolean {
     return (
       token !== undefined &&
       token !== STORE_FAILED &&
       token.accessToken !== rejected &&
-      (token.refreshAt === undefined || this.#now() < token.refreshAt)
+      (token.refreshAt === undefined || this.#now() < token.refreshAt) &&
+      // A shared token older than the one being replaced was itself replaced already: Redis
+      // missed the newer write (an outage). Same grant, same lifetime: expiresAt orders them.
+      !(
+        replacing?.expiresAt !== undefined &&
+        token.expiresAt !== undefined &&
+        token.expiresAt < replacing.expiresAt
+      )
     )
   }
 

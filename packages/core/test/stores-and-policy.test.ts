@@ -11,7 +11,7 @@ import {
   type TokenLock,
   type TokenStore,
 } from '../src/index'
-import { ISSUER, TOKEN_URL, tokenEndpoint, useNock } from './helpers'
+import { ISSUER, manualClock, TOKEN_URL, tokenEndpoint, useNock } from './helpers'
 
 useNock()
 
@@ -91,6 +91,33 @@ describe('token stores', () => {
     b.invalidate(old.accessToken)
     await expect(b.getToken()).resolves.toMatchObject({ accessToken: 'at-2' })
     expect(seen).toHaveLength(2)
+  })
+
+  it('never takes a shared token older than the one it replaces (the store missed a write)', async () => {
+    let issued = 0
+    const seen = tokenEndpoint(() => [200, { access_token: `at-${++issued}`, expires_in: 3600 }])
+    const clock = manualClock()
+    const memory = new LockingStore()
+    let down = false
+    const store: TokenStore = {
+      get: (key) => memory.get(key),
+      set: (key, token) => {
+        if (down) throw new Error('ECONNRESET')
+        memory.set(key, token)
+      },
+      delete: (key) => memory.delete(key),
+    }
+    const tokens = createTokenManager({ grant: grant(), store, now: clock.now })
+    const first = await tokens.getToken()
+    down = true // at-2 never reaches the store, which keeps at-1
+    clock.advance(10_000)
+    tokens.invalidate(first.accessToken)
+    const second = await tokens.getToken()
+    expect(second.accessToken).toBe('at-2')
+    down = false
+    tokens.invalidate(second.accessToken)
+    await expect(tokens.getToken()).resolves.toMatchObject({ accessToken: 'at-3' })
+    expect(seen).toHaveLength(3)
   })
 
   it('a failing store never fails getToken: it reports store_error and carries on', async () => {
@@ -188,6 +215,26 @@ describe('request policy (what every adapter applies)', () => {
     await expect(policy.authorize()).resolves.toMatchObject({
       headers: { authorization: 'Bearer at-1' },
     })
+  })
+
+  it('reject drops a rejected token without fetching one, so the next request gets a fresh one', async () => {
+    const seen = tokenEndpoint((_request, index) => [
+      200,
+      { access_token: `at-${index + 1}`, token_type: 'Bearer', expires_in: 3600 },
+    ])
+    const policy = createRequestPolicy({ manager: manager(), origins: ISSUER })
+    const first = await policy.authorize()
+    policy.reject(first.token)
+    expect(seen).toHaveLength(1)
+    const next = await policy.authorize()
+    expect(next.headers).toEqual({ authorization: 'Bearer at-2' })
+    expect(seen).toHaveLength(2)
+    // The stale-401 rule: rejecting a token already replaced starts nothing.
+    policy.reject(first.token)
+    await expect(policy.authorize()).resolves.toMatchObject({
+      headers: { authorization: 'Bearer at-2' },
+    })
+    expect(seen).toHaveLength(2)
   })
 
   it('recognises token rejections and never treats 403 as one', () => {

@@ -1,5 +1,5 @@
+export { isReplayableBody } from '@oauth-interceptors/core'
 export type { OAuthFetch, OAuthFetchOptions, OAuthRequestInit } from './oauth-fetch'
 export { oauthFetch } from './oauth-fetch'
 export type { FetchFunction } from './redirects'
 export { fetchFollowingRedirects } from './redirects'
-export { isReplayableBody } from './replayable-body'

@@ -3,9 +3,9 @@ import {
   type Authorization,
   ConfigError,
   createRequestPolicy,
+  isReplayableBody,
 } from '@oauth-interceptors/core'
 import { type FetchFunction, fetchFollowingRedirects, requestOf, requestUrl } from './redirects'
-import { isReplayableBody } from './replayable-body'
 
 /** fetch's `RequestInit`, plus the per-request switch of {@link oauthFetch}. */
 export interface OAuthRequestInit extends RequestInit {
@@ -71,13 +71,13 @@ export function oauthFetch(config: AuthConfig, options: OAuthFetchOptions = {}):
     // A Request's body is a stream from outside, whatever it was made from: send it only once.
     const body = requestInit.body !== undefined ? requestInit.body : request?.body
     let signed = false
+    // Every hop starts without the policy's headers; they go back only where the policy applies.
+    const sign = (auth: Authorization) => (hop: URL, headers: Headers) => {
+      signed = policy.appliesTo(hop)
+      if (signed) for (const [name, value] of Object.entries(auth.headers)) headers.set(name, value)
+    }
     const send = (auth: Authorization) =>
-      fetchFollowingRedirects(fetch, input, requestInit, (hop, headers) => {
-        signed = policy.appliesTo(hop)
-        for (const name of policy.headerNames) headers.delete(name)
-        if (signed)
-          for (const [name, value] of Object.entries(auth.headers)) headers.set(name, value)
-      })
+      fetchFollowingRedirects(fetch, input, requestInit, sign(auth), policy)
 
     const auth = await policy.authorize(signal)
     const response = await send(auth)
@@ -85,7 +85,7 @@ export function oauthFetch(config: AuthConfig, options: OAuthFetchOptions = {}):
     if (!signed || !policy.shouldRefresh(response)) return response
     if (!isReplayableBody(body)) {
       // The body is used up: surface the 401, but let the next request start with a new token.
-      policy.manager.invalidate(auth.token.accessToken)
+      policy.reject(auth.token)
       return response
     }
     await response.body?.cancel().catch(() => undefined)

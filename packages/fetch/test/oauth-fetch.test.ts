@@ -148,7 +148,7 @@ describe('oauthFetch: which requests get the token', () => {
         }),
       })
     expect(setup).toThrow(ConfigError)
-    expect(setup).toThrow(/Invalid option "origins": the fetch has no base URL.*origins: '\*'/)
+    expect(setup).toThrow(/Invalid option "origins": fetch was given no base URL.*origins: '\*'/)
   })
 
   it('rejects a fetch option that is not a function', () => {

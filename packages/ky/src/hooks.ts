@@ -89,7 +89,7 @@ const kyRetry = (ky as unknown as { retry?: Retry }).retry
  */
 export function oauthHooks(config: AuthConfig): OAuthHooks {
   const policy = createRequestPolicy(config, {
-    client: 'oauthHooks() config (ky hooks cannot read the instance prefixUrl)',
+    client: 'oauthHooks() (ky hooks cannot read the instance prefixUrl)',
   })
   const needsManualRedirects = policy.headerNames.some((name) => name !== 'authorization')
   // Keyed by the options' Headers: one object per ky call, kept across ky's own retries.
@@ -126,7 +126,7 @@ export function oauthHooks(config: AuthConfig): OAuthHooks {
     if (!policy.shouldRefresh(response)) return
     // Without a retry the token is still dropped, so the next request starts with a fresh one.
     if (!isReplayable(options.body, request) || !canRetry(call)) {
-      policy.manager.invalidate(token.accessToken)
+      policy.reject(token)
       return
     }
     const fresh = await policy.reauthorize(token, request.signal)

@@ -1,11 +1,12 @@
-import type { RequestPolicy, Token } from '@oauth-interceptors/core'
-
-// As fetch: https://fetch.spec.whatwg.org/#http-redirect-fetch
-const MAX_REDIRECTS = 20
-const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308])
+import {
+  isReplayableBody,
+  type RequestPolicy,
+  redirectHop,
+  type Token,
+} from '@oauth-interceptors/core'
 
 /** The next hop of a redirect this adapter follows itself, with the headers it may carry. */
-export interface RedirectHop {
+export interface RedirectedRequest {
   request: Request
   /** The token the hop carries; none when it leaves the allowed origins. */
   token: Token | undefined
@@ -14,9 +15,10 @@ export interface RedirectHop {
 }
 
 /**
- * The request that follows `response` when it is a redirect: the policy's headers are removed,
- * and set again (with the current token) only if the target is an allowed origin. Undefined when
- * there is nothing to follow or fetch would not follow it either.
+ * The request that follows `response` when it is a redirect (core's `redirectHop`): the
+ * policy's headers are removed, and set again (with the current token) only if the target is an
+ * allowed origin. Undefined when there is nothing to follow or fetch would not follow it either:
+ * ky then gets the redirect response as it is.
  */
 export async function followRedirect(
   policy: RequestPolicy,
@@ -24,39 +26,36 @@ export async function followRedirect(
   response: Response,
   body: unknown,
   hops: number,
-): Promise<RedirectHop | undefined> {
-  const location = response.headers.get('location')
-  if (!REDIRECT_STATUSES.has(response.status) || location === null || hops >= MAX_REDIRECTS) return
-  const url = new URL(location, response.url || request.url)
-  const [{ status }, { method }] = [response, request]
-  const toGet =
-    (status === 303 && method !== 'GET' && method !== 'HEAD') ||
-    (status <= 302 && method === 'POST')
-  // A 307/308 re-sends the body, which a stream cannot do twice.
-  if (!toGet && request.body && !isReplayable(body, request)) return
-  const headers = new Headers(request.headers)
-  for (const name of policy.headerNames) headers.delete(name)
-  if (url.origin !== new URL(request.url).origin) headers.delete('authorization')
-  // The body is dropped, and with it the headers that describe it (content-type, …).
-  if (toGet)
-    for (const name of [...headers.keys()]) if (name.startsWith('content-')) headers.delete(name)
-  const auth = policy.appliesTo(url) ? await policy.authorize(request.signal) : undefined
-  if (auth) withHeaders(headers, auth.headers)
+): Promise<RedirectedRequest | undefined> {
+  const hop = redirectHop({
+    url: response.url || request.url,
+    method: request.method,
+    headers: request.headers,
+    replayableBody: isReplayable(body, request),
+    hops,
+    status: response.status,
+    location: response.headers.get('location'),
+    policy,
+    onFailure: 'stop',
+  })
+  if (!hop) return
+  const auth = hop.authorized ? await policy.authorize(request.signal) : undefined
+  if (auth) withHeaders(hop.headers, auth.headers)
   const init = {
-    method: toGet ? 'GET' : method,
-    headers,
-    body: toGet ? null : request.body,
+    method: hop.method,
+    headers: hop.headers,
+    body: hop.dropBody ? null : request.body,
     redirect: auth ? 'manual' : 'follow',
     signal: request.signal,
     credentials: request.credentials,
     duplex: 'half',
   } as RequestInit
-  return { request: new Request(url, init), token: auth?.token, manual: auth !== undefined }
+  return { request: new Request(hop.url, init), token: auth?.token, manual: auth !== undefined }
 }
 
-/** A request body that can be sent again: anything but a stream, and not yet consumed. */
+/** A request body that can be sent again: not a one-shot source, and not yet consumed. */
 export function isReplayable(body: unknown, request: Request): boolean {
-  return !(body instanceof ReadableStream) && !request.bodyUsed
+  return isReplayableBody(body) && !request.bodyUsed
 }
 
 /** Whether fetch followed a redirect to another origin, where it did not send the token. */

@@ -1,4 +1,10 @@
-import { type AuthConfig, createRequestPolicy, type Token } from '@oauth-interceptors/core'
+import {
+  type AuthConfig,
+  createRequestPolicy,
+  isReplayableBody,
+  redirectHop,
+  type Token,
+} from '@oauth-interceptors/core'
 import {
   type FetchHooks,
   type FetchOptions,
@@ -44,8 +50,6 @@ const CALL = Symbol('oauth-interceptors call')
 /** The token each call's current attempt carries, to report a 401 against. Kept out of the
  * options, which FetchError exposes, so a logged error shows no refresh token. */
 const tokens = new WeakMap<Call, Token>()
-const REDIRECTS = new Set([301, 302, 303, 307, 308])
-const BODY_HEADERS = ['content-encoding', 'content-language', 'content-location', 'content-type']
 
 /**
  * ofetch options that add the token to requests for allowed origins and, when a response
@@ -94,34 +98,31 @@ export function oauthOptions(cfg: AuthConfig, options: FetchOptions = {}): OAuth
   }
 
   /** Follows the redirects of a request switched to `manual`; false once our headers are dropped. */
-  const follow = async (context: ResponseContext, call: Call, from: URL): Promise<boolean> => {
+  const follow = async (context: ResponseContext, call: Call, token: Token, from: URL) => {
     const { onRequest, onRequestError, onResponse, onResponseError, baseURL, ...rest } =
       context.options
     let { method = 'GET', body } = rest
-    const headers = new Headers(rest.headers)
-    let [url, authorized] = [from, true]
-    for (let hop = 0; hop < 20 && REDIRECTS.has(context.response.status); hop++) {
-      const location = context.response.headers.get('location')
-      if (location === null) break
-      const { status } = context.response
-      // The method rewrite of the fetch spec (HTTP-redirect fetch, step 12).
-      if (status === 303 ? method !== 'HEAD' : status < 303 && method === 'POST') {
-        method = 'GET'
-        body = undefined
-        for (const name of BODY_HEADERS) headers.delete(name)
-      } else if (!replayable(body)) break
-      url = new URL(location, url)
-      if (authorized && !policy.appliesTo(url)) {
-        for (const name of policy.headerNames) headers.delete(name)
-        authorized = false
-      }
+    let [url, headers, authorized] = [from, new Headers(rest.headers), true]
+    for (let hops = 0; ; hops++) {
+      const { status, headers: received } = context.response
+      const hop = redirectHop({
+        ...{ url, method, headers, replayableBody: isReplayableBody(body), hops, status },
+        ...{ location: received.get('location'), policy, onFailure: 'stop' },
+      })
+      if (!hop) return authorized
+      // Once a hop left the allowed origins, the token stays off for the rest of the chain.
+      authorized &&= hop.authorized
+      if (authorized)
+        for (const [name, value] of Object.entries(policy.headersFor(token)))
+          hop.headers.set(name, value)
+      ;({ url, method, headers } = hop)
+      if (hop.dropBody) body = undefined
       context.response = await ofetch.raw(url.href, {
         ...rest,
         ...{ method, body, headers, signal: call.signal ?? null, redirect: 'manual' },
         ...{ retry: false, ignoreResponseError: true },
       })
     }
-    return authorized
   }
 
   const refresh: HookList<'onResponse'>[number] = async (context) => {
@@ -132,15 +133,16 @@ export function oauthOptions(cfg: AuthConfig, options: FetchOptions = {}): OAuth
     if (!call || !token || !from) return
     const authorized =
       options.redirect === 'manual' && call.redirect !== 'manual'
-        ? await follow(context, call, from)
+        ? await follow(context, call, token, from)
         : // fetch followed any redirect itself, and kept only Authorization, within the origin.
           !context.response.redirected || policy.appliesTo(context.response.url)
     const { response } = context
     if (call.retried || !authorized || response.status < 400 || response.status >= 600) return
     if (!policy.shouldRefresh(response)) return
-    if (!replayable(options.body, context.request)) {
+    // A Request input's body is a stream, used up by the first send.
+    if (!isReplayableBody((context.request as { body?: unknown }).body ?? options.body)) {
       // No retry with a consumed body, but the next request should not carry this token again.
-      policy.manager.invalidate(token.accessToken)
+      policy.reject(token)
       return
     }
     call.retried = true
@@ -178,13 +180,6 @@ function resolve(request: FetchRequest | URL, baseURL: string | undefined): URL 
       return undefined
     }
   }
-}
-
-/** A stream, async iterable or `Request` body is consumed by the first send. */
-function replayable(body: unknown, request?: FetchRequest): boolean {
-  if ((request as { body?: unknown } | undefined)?.body != null) return false
-  if (typeof body !== 'object' || body === null) return true
-  return !('getReader' in body || 'pipe' in body || Symbol.asyncIterator in body)
 }
 
 function list<T>(hooks: T | readonly T[] | undefined): T[] {

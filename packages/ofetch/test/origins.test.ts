@@ -24,7 +24,7 @@ describe('which requests get the token', () => {
   it('fails at setup with a ConfigError explaining origins when it cannot know the base URL', () => {
     // ofetch.create({ baseURL, ...oauthOptions(cfg) }): the hooks cannot see that baseURL.
     expect(() => oauthOptions({ grant: grant() })).toThrow(ConfigError)
-    expect(() => oauthOptions({ grant: grant() })).toThrow(/origins.*ofetch has no base URL/s)
+    expect(() => oauthOptions({ grant: grant() })).toThrow(/origins.*ofetch was given no base URL/s)
     expect(() => oauthOptions({ grant: grant() }, { baseURL: '/relative' })).toThrow(ConfigError)
   })
 

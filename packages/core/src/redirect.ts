@@ -1,0 +1,121 @@
+import type { RequestPolicy } from './request-policy'
+
+/** The statuses fetch follows. */
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308])
+/** fetch's limit: the 21st redirect in a row is a network error. */
+const MAX_REDIRECTS = 20
+/** What Node's fetch (undici) drops when a redirect changes origin; browsers drop at least `authorization`. */
+const CREDENTIAL_HEADERS = ['authorization', 'cookie', 'proxy-authorization']
+
+/** A redirect response, with the request it answered. */
+export interface Redirect {
+  /** The URL that answered with the redirect; a relative `Location` resolves against it. */
+  url: string | URL
+  /** The method of that request. */
+  method: string
+  /** The headers of that request, token headers included; left unchanged. */
+  headers: Headers
+  /** Whether its body can be sent again (see {@link isReplayableBody}); a 307/308 resends it. */
+  replayableBody: boolean
+  /** How many redirects were followed before this one. */
+  hops: number
+  /** The response status. */
+  status: number
+  /** The response's `Location` header. */
+  location: string | null | undefined
+  /**
+   * The policy whose headers (token header and static headers) to drop on every hop, and that
+   * decides whether the next hop is `authorized`.
+   * @default none: only the headers fetch itself drops are dropped, and no hop is authorized
+   */
+  policy?: RequestPolicy | undefined
+  /**
+   * What to do where fetch would fail the redirect (a 21st redirect, a target that is not
+   * http(s), a body that cannot be sent again): `'throw'` fetch's `TypeError`, or `'stop'`:
+   * return undefined, so the caller keeps the redirect response as its result.
+   * @default 'throw'
+   */
+  onFailure?: 'throw' | 'stop' | undefined
+}
+
+/** The request to send next, as the fetch standard builds it from a redirect. */
+export interface RedirectHop {
+  /** The `Location`, resolved against the redirecting URL. */
+  url: URL
+  /** `GET` where the redirect turns the request into one, else the method unchanged. */
+  method: string
+  /** Whether to send the hop without a body (the request became a `GET`). */
+  dropBody: boolean
+  /**
+   * A copy of the request's headers without the policy's headers, without `authorization`,
+   * `cookie` and `proxy-authorization` when the origin changes, and without `content-*`
+   * headers when the body is dropped.
+   */
+  headers: Headers
+  /** Whether the policy applies to `url`: add the token headers (again) to `headers` if so. */
+  authorized: boolean
+}
+
+/**
+ * The next hop of a redirect that an adapter follows itself (with `redirect: 'manual'`), because
+ * fetch's own follower strips only `Authorization` when the origin changes, so a custom token
+ * header or a static header such as `x-api-key` would reach any origin. Follows fetch's rules:
+ * at most 20 redirects; 303 (unless `GET`/`HEAD`), and 301/302 after a `POST`, go on as a `GET`
+ * without body; other redirects resend the body, which fails if it cannot be sent again.
+ * @returns the hop, or undefined when `status` is not a redirect or there is no `Location`
+ * @throws TypeError where fetch would fail (unless `onFailure: 'stop'`), or for a `Location`
+ * that is not a URL
+ * @see https://fetch.spec.whatwg.org/#http-redirect-fetch
+ * @example
+ * const hop = redirectHop({
+ *   url, method, headers, replayableBody: isReplayableBody(body), hops,
+ *   status: response.status, location: response.headers.get('location'), policy,
+ * })
+ * if (hop?.authorized) for (const [name, value] of Object.entries(auth.headers)) hop.headers.set(name, value)
+ */
+export function redirectHop(redirect: Redirect): RedirectHop | undefined {
+  const { status, location, policy } = redirect
+  if (!REDIRECT_STATUSES.has(status) || !location) return undefined
+  const fail = (message: string): undefined => {
+    if (redirect.onFailure === 'stop') return undefined
+    throw new TypeError(message)
+  }
+  const from = new URL(redirect.url)
+  const url = new URL(location, from)
+  if (redirect.hops >= MAX_REDIRECTS) return fail('Too many redirects (more than 20)')
+  if (!/^https?:$/.test(url.protocol)) return fail(`Redirect to ${url.protocol} URL`)
+  const method = redirect.method.toUpperCase()
+  const dropBody =
+    (status === 303 && method !== 'GET' && method !== 'HEAD') ||
+    ((status === 301 || status === 302) && method === 'POST')
+  if (!dropBody && !redirect.replayableBody) {
+    return fail(`Cannot resend a streamed body to a ${status} redirect`)
+  }
+  const headers = new Headers(redirect.headers)
+  for (const name of policy?.headerNames ?? []) headers.delete(name)
+  if (url.origin !== from.origin) for (const name of CREDENTIAL_HEADERS) headers.delete(name)
+  // The headers that describe the body go with it.
+  if (dropBody)
+    for (const name of [...headers.keys()]) if (name.startsWith('content-')) headers.delete(name)
+  return {
+    url,
+    method: dropBody ? 'GET' : redirect.method,
+    dropBody,
+    headers,
+    authorized: policy?.appliesTo(url) ?? false,
+  }
+}
+
+/**
+ * Whether a request body can be sent a second time (a retry after a 401, or a 307/308
+ * redirect). One-shot sources cannot: a `ReadableStream`, a Node stream, or any async iterable
+ * are used up by the first send. Everything a client sends from memory can: strings, buffers,
+ * `Blob`, `FormData`, `URLSearchParams`, and the plain objects a client serializes to JSON.
+ * @example
+ * isReplayableBody(JSON.stringify({ a: 1 })) // true
+ * isReplayableBody(file.stream()) // false
+ */
+export function isReplayableBody(body: unknown): boolean {
+  if (typeof body !== 'object' || body === null) return true
+  return !('getReader' in body || 'pipe' in body || Symbol.asyncIterator in body)
+}
