@@ -1,0 +1,9 @@
+export type { EncryptionKey } from './entry-codec'
+export type { RedisStoreErrorCode } from './redis-store-error'
+export { isRedisStoreError, RedisStoreError } from './redis-store-error'
+export type {
+  RedisClientLike,
+  RedisSubscriberLike,
+  RedisTokenStoreOptions,
+} from './redis-token-store'
+export { RedisTokenStore, redisTokenStore } from './redis-token-store'
