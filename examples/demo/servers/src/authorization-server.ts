@@ -1,0 +1,334 @@
+import { randomBytes } from 'node:crypto'
+import { exportJWK, generateKeyPair } from 'jose'
+import type {
+  Adapter,
+  AdapterPayload,
+  ClientMetadata,
+  KoaContextWithOIDC,
+  default as Provider,
+} from 'oidc-provider'
+import { listen, type RunningServer } from './listen'
+
+/** How a registered client authenticates at the token endpoint. */
+export type DemoClientAuth = 'client_secret_basic' | 'client_secret_post'
+
+/** A client registered at the embedded authorization server. */
+export interface DemoClient {
+  readonly clientId: string
+  readonly clientSecret: string
+  readonly clientAuth: DemoClientAuth
+}
+
+/** The format of access tokens issued for a resource indicator (RFC 8707). */
+export type TokenFormat = 'jwt' | 'opaque'
+
+/**
+ * Resource indicators the server knows. They name the API, not where it listens, so they are
+ * the same in every run. JWT tokens are checked by the API against the JWKS; opaque ones by
+ * token introspection (RFC 7662), which also sees revocations (RFC 7009).
+ */
+export const RESOURCES = {
+  jwt: 'urn:oauth-interceptors:demo:jwt-api',
+  opaque: 'urn:oauth-interceptors:demo:opaque-api',
+} as const satisfies Record<TokenFormat, string>
+
+/**
+ * Clients registered by default. `reserved` has reserved characters in its id and secret:
+ * `client_secret_basic` must form-urlencode both before base64 (RFC 6749 §2.3.1), and
+ * oidc-provider rejects credentials that were not.
+ */
+export const DEMO_CLIENTS = {
+  basic: {
+    clientId: 'service-basic',
+    clientSecret: 'basic-secret-7c1f3b9a2e',
+    clientAuth: 'client_secret_basic',
+  },
+  post: {
+    clientId: 'service-post',
+    clientSecret: 'post-secret-5d8e2a6c4b',
+    clientAuth: 'client_secret_post',
+  },
+  reserved: {
+    clientId: 'service:reserved id',
+    clientSecret: ` :%+&~ /?#[]@!$'()*,;="<>\\^{|}`,
+    clientAuth: 'client_secret_basic',
+  },
+} as const satisfies Record<string, DemoClient>
+
+/** One request to the token endpoint, as the server received it. */
+export interface TokenRequestRecord {
+  /** The authenticated client, when authentication succeeded. */
+  clientId: string | undefined
+  grantType: string | undefined
+  /** `basic` when an `Authorization: Basic` header was sent. */
+  authorization: 'basic' | 'none'
+  resource: string | undefined
+  status: number
+  /** `error` of an RFC 6749 §5.2 response. */
+  error: string | undefined
+}
+
+export interface AuthorizationServerOptions {
+  /** Access token lifetime in seconds for every resource. @default 4 */
+  accessTokenTTL?: number
+  /** Clients to register, besides the resource server's own (for introspection). @default DEMO_CLIENTS */
+  clients?: readonly DemoClient[]
+  /** Port to listen on. @default 0 (any free port) */
+  port?: number
+}
+
+export interface AuthorizationServer {
+  /** The issuer, `http://127.0.0.1:<port>`. */
+  readonly issuer: string
+  readonly tokenUrl: string
+  readonly jwksUrl: string
+  readonly introspectionUrl: string
+  readonly revocationUrl: string
+  /** The client the resource server uses for introspection. */
+  readonly introspectionClient: DemoClient
+  /** Every token request received, in order. */
+  readonly tokenRequests: readonly TokenRequestRecord[]
+  /** Successful token requests of `clientId` (every client when omitted). */
+  tokensIssued(clientId?: string): number
+  /** The access token last issued to `clientId`. */
+  latestToken(clientId: string): string | undefined
+  /**
+   * Revokes `token` at the revocation endpoint (RFC 7009), as its client would. JWT access
+   * tokens cannot be revoked this way (oidc-provider refuses structured tokens); revoke those
+   * at the resource server's deny-list.
+   */
+  revoke(token: string, client: DemoClient): Promise<void>
+  close(): Promise<void>
+}
+
+/**
+ * Starts oidc-provider (panva's certified OpenID Connect / OAuth 2.0 server) in-process on
+ * 127.0.0.1 with client credentials, resource indicators, introspection and revocation on.
+ * Tokens for {@link RESOURCES.jwt} are JWTs signed with a fresh ES256 key; tokens for
+ * {@link RESOURCES.opaque} are opaque.
+ */
+export async function startAuthorizationServer(
+  options: AuthorizationServerOptions = {},
+): Promise<AuthorizationServer> {
+  const ttl = options.accessTokenTTL ?? 4
+  const clients = options.clients ?? Object.values(DEMO_CLIENTS)
+  const introspectionClient: DemoClient = {
+    clientId: 'resource-server',
+    clientSecret: randomBytes(16).toString('base64url'),
+    clientAuth: 'client_secret_basic',
+  }
+  const { privateKey } = await generateKeyPair('ES256', { extractable: true })
+  const signingKey = {
+    ...(await exportJWK(privateKey)),
+    kid: 'demo-es256',
+    alg: 'ES256',
+    use: 'sig',
+  }
+
+  // The issuer has the port in it, so listen first and hand requests to the provider once built.
+  let handle: ((...args: Parameters<Parameters<typeof listen>[0]>) => void) | undefined
+  const running: RunningServer = await listen((request, response) => {
+    if (handle) handle(request, response)
+    else response.writeHead(503).end()
+  }, options.port)
+  const issuer = running.url
+
+  const { default: OidcProvider, errors } = await loadOidcProvider()
+  const provider: Provider = new OidcProvider(issuer, {
+    adapter: memoryAdapter(),
+    clients: [...clients, introspectionClient].map(
+      (client): ClientMetadata => ({
+        client_id: client.clientId,
+        client_secret: client.clientSecret,
+        token_endpoint_auth_method: client.clientAuth,
+        grant_types: ['client_credentials'],
+        response_types: [],
+        redirect_uris: [],
+      }),
+    ),
+    jwks: { keys: [signingKey] },
+    clientDefaults: { id_token_signed_response_alg: 'ES256' },
+    cookies: { keys: [randomBytes(32).toString('base64url')] },
+    clientBasedCORS: () => false,
+    features: {
+      devInteractions: { enabled: false },
+      clientCredentials: { enabled: true },
+      introspection: {
+        enabled: true,
+        // Only the resource server may introspect tokens.
+        allowedPolicy: async (_ctx, client) => client.clientId === introspectionClient.clientId,
+      },
+      revocation: {
+        enabled: true,
+        allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId,
+      },
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: async () => RESOURCES.jwt,
+        useGrantedResource: async () => true,
+        getResourceServerInfo: async (_ctx, indicator) => {
+          if (indicator === RESOURCES.jwt) {
+            return {
+              scope: 'api:read api:write',
+              audience: RESOURCES.jwt,
+              accessTokenTTL: ttl,
+              accessTokenFormat: 'jwt',
+              jwt: { sign: { alg: 'ES256' } },
+            }
+          }
+          if (indicator === RESOURCES.opaque) {
+            return {
+              scope: 'api:read api:write',
+              audience: RESOURCES.opaque,
+              accessTokenTTL: ttl,
+              accessTokenFormat: 'opaque',
+            }
+          }
+          // An unknown resource is an `invalid_target` error (RFC 8707 §2).
+          throw new errors.InvalidTarget()
+        },
+      },
+    },
+    ttl: { ClientCredentials: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? ttl },
+  })
+
+  const tokenRequests: TokenRequestRecord[] = []
+  const latest = new Map<string, string>()
+  const issued = new Map<string, number>()
+  provider.use(async (ctx: KoaContextWithOIDC, next) => {
+    await next()
+    if (ctx.path !== '/token' || ctx.method !== 'POST') return
+    const body = (ctx.body ?? {}) as { access_token?: unknown; error?: unknown }
+    const params = ctx.oidc?.params as Record<string, unknown> | undefined
+    const clientId = ctx.oidc?.client?.clientId
+    tokenRequests.push({
+      clientId,
+      grantType: typeof params?.grant_type === 'string' ? params.grant_type : undefined,
+      authorization: /^basic /i.test(ctx.get('authorization')) ? 'basic' : 'none',
+      resource: typeof params?.resource === 'string' ? params.resource : undefined,
+      status: ctx.status,
+      error: typeof body.error === 'string' ? body.error : undefined,
+    })
+    if (clientId && ctx.status === 200 && typeof body.access_token === 'string') {
+      latest.set(clientId, body.access_token)
+      issued.set(clientId, (issued.get(clientId) ?? 0) + 1)
+    }
+  })
+  // oidc-provider reports server errors as events; fail loudly in tests rather than silently.
+  provider.on('server_error', (_ctx, error) => {
+    console.error('oidc-provider server_error', error)
+  })
+  handle = provider.callback()
+
+  const revocationUrl = `${issuer}/token/revocation`
+  return {
+    issuer,
+    tokenUrl: `${issuer}/token`,
+    jwksUrl: `${issuer}/jwks`,
+    introspectionUrl: `${issuer}/token/introspection`,
+    revocationUrl,
+    introspectionClient,
+    tokenRequests,
+    tokensIssued: (clientId) =>
+      clientId === undefined
+        ? [...issued.values()].reduce((sum, count) => sum + count, 0)
+        : (issued.get(clientId) ?? 0),
+    latestToken: (clientId) => latest.get(clientId),
+    async revoke(token, client) {
+      const form = new URLSearchParams({ token, token_type_hint: 'access_token' })
+      const headers: Record<string, string> = {
+        'content-type': 'application/x-www-form-urlencoded',
+      }
+      if (client.clientAuth === 'client_secret_basic') {
+        headers.authorization = basicCredentials(client)
+      } else {
+        form.set('client_id', client.clientId)
+        form.set('client_secret', client.clientSecret)
+      }
+      const response = await fetch(revocationUrl, { method: 'POST', headers, body: form })
+      if (!response.ok) {
+        throw new Error(`Revocation failed with HTTP ${response.status}: ${await response.text()}`)
+      }
+      await response.arrayBuffer().catch(() => undefined)
+    },
+    close: () => running.close(),
+  }
+}
+
+/** `client_secret_basic` credentials (RFC 6749 §2.3.1): form-urlencoded, then base64. */
+export function basicCredentials(client: Pick<DemoClient, 'clientId' | 'clientSecret'>): string {
+  const encode = (value: string) => new URLSearchParams([['', value]]).toString().slice(1)
+  return `Basic ${Buffer.from(`${encode(client.clientId)}:${encode(client.clientSecret)}`).toString('base64')}`
+}
+
+/**
+ * oidc-provider 9 supports Node.js 22 LTS and later and warns once on import on Node.js 20,
+ * which this repo supports. The integration suite runs it on Node.js 20 for everything used
+ * here (client credentials, resource indicators, JWT and opaque tokens, introspection,
+ * revocation), so that one warning is left out; every other warning is printed.
+ */
+async function loadOidcProvider(): Promise<typeof import('oidc-provider')> {
+  const warn = console.warn
+  console.warn = (...args: unknown[]) => {
+    if (!(typeof args[0] === 'string' && args[0].includes('Unsupported runtime'))) warn(...args)
+  }
+  try {
+    return await import('oidc-provider')
+  } finally {
+    console.warn = warn
+  }
+}
+
+/**
+ * Keeps the provider's tokens in memory for the life of one server, which is what a test or
+ * the demo needs (and, being our own, it does not print oidc-provider's warning about its
+ * development-only adapter).
+ */
+function memoryAdapter(): (name: string) => Adapter {
+  const entries = new Map<string, { payload: AdapterPayload; expiresAt: number | undefined }>()
+  return (name) => {
+    const key = (id: string) => `${name}:${id}`
+    const find = async (id: string) => {
+      const entry = entries.get(key(id))
+      if (entry?.expiresAt !== undefined && entry.expiresAt <= Date.now()) {
+        entries.delete(key(id))
+        return undefined
+      }
+      return entry?.payload
+    }
+    return {
+      async upsert(id, payload, expiresIn) {
+        entries.set(key(id), {
+          payload,
+          expiresAt: expiresIn === undefined ? undefined : Date.now() + expiresIn * 1000,
+        })
+      },
+      find,
+      async findByUid(uid) {
+        for (const [id, entry] of entries) {
+          if (id.startsWith(`${name}:`) && entry.payload.uid === uid)
+            return find(id.slice(name.length + 1))
+        }
+        return undefined
+      },
+      async findByUserCode(userCode) {
+        for (const [id, entry] of entries) {
+          if (id.startsWith(`${name}:`) && entry.payload.userCode === userCode) {
+            return find(id.slice(name.length + 1))
+          }
+        }
+        return undefined
+      },
+      async consume(id) {
+        const entry = entries.get(key(id))
+        if (entry) entry.payload.consumed = Math.floor(Date.now() / 1000)
+      },
+      async destroy(id) {
+        entries.delete(key(id))
+      },
+      async revokeByGrantId(grantId) {
+        for (const [id, entry] of entries) if (entry.payload.grantId === grantId) entries.delete(id)
+      },
+    }
+  }
+}

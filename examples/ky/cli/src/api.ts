@@ -1,0 +1,32 @@
+import { clientCredentials, type TokenEvent } from '@oauth-interceptors/core'
+import { oauthHooks } from '@oauth-interceptors/ky'
+import ky from 'ky'
+
+export interface ApiConfig {
+  apiUrl: string
+  tokenUrl: string
+  clientId: string
+  clientSecret: string
+  resource?: string
+  /** Told about every token request; never given a secret. */
+  onEvent?: (event: TokenEvent) => void
+}
+
+/** A ky instance whose requests to `apiUrl` carry a client-credentials token. */
+export function createApi(config: ApiConfig) {
+  return ky.create({
+    prefixUrl: config.apiUrl,
+    timeout: 10_000,
+    hooks: oauthHooks({
+      grant: clientCredentials({
+        tokenUrl: config.tokenUrl,
+        clientId: config.clientId,
+        clientSecret: config.clientSecret,
+        ...(config.resource && { resource: config.resource }),
+      }),
+      ...(config.onEvent && { onEvent: config.onEvent }),
+      // ky's hooks cannot see prefixUrl, so name the origin the token belongs to.
+      origins: config.apiUrl,
+    }),
+  })
+}

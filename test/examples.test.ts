@@ -1,0 +1,188 @@
+import type { AddressInfo } from 'node:net'
+import {
+  type AuthorizationServer,
+  DEMO_CLIENTS,
+  RESOURCES,
+  type ResourceServer,
+  startAuthorizationServer,
+  startResourceServer,
+} from '@oauth-interceptors/demo-servers'
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
+import { createOrdersApi } from '../examples/axios/node-service/src/orders-api'
+import { createBff } from '../examples/express/bff/src/app'
+import { createInventory } from '../examples/fetch/node-script/src/inventory'
+import { createApi } from '../examples/ky/cli/src/api'
+import { webHandler } from '../examples/ofetch/nitro-route/src/app'
+
+// The examples' own code (what a user copies), run against the demo servers.
+vi.setConfig({ testTimeout: 30_000, hookTimeout: 30_000 })
+
+let as: AuthorizationServer
+let api: ResourceServer
+let environment: {
+  tokenUrl: string
+  apiUrl: string
+  clientId: string
+  clientSecret: string
+  resource: string
+}
+
+beforeAll(async () => {
+  as = await startAuthorizationServer({ accessTokenTTL: 60 })
+  api = await startResourceServer(as, { resource: RESOURCES.opaque, record: true })
+  environment = {
+    tokenUrl: as.tokenUrl,
+    apiUrl: api.url,
+    clientId: DEMO_CLIENTS.basic.clientId,
+    clientSecret: DEMO_CLIENTS.basic.clientSecret,
+    resource: RESOURCES.opaque,
+  }
+})
+
+afterAll(async () => {
+  await api?.close()
+  await as?.close()
+})
+
+beforeEach(() => {
+  api.reset()
+})
+
+const revokeCurrentToken = () =>
+  as.revoke(as.latestToken(DEMO_CLIENTS.basic.clientId) as string, DEMO_CLIENTS.basic)
+
+describe('examples/axios/node-service', () => {
+  it('makes one token request for 20 concurrent calls and recovers from a revocation', async () => {
+    const orders = createOrdersApi(environment)
+
+    await Promise.all(Array.from({ length: 20 }, () => orders.listOrders()))
+    await revokeCurrentToken()
+    const created = await orders.createOrder({ item: 'book', quantity: 2 })
+
+    expect(created).toMatchObject({ ok: true, body: '{"item":"book","quantity":2}' })
+    expect(orders.stats().requested).toBe(2)
+  })
+})
+
+describe('examples/ky/cli', () => {
+  it('reports each token it receives and fetches with it', async () => {
+    const events: string[] = []
+    const client = createApi({
+      ...environment,
+      onEvent: (event) => events.push(`${event.type}:${'reason' in event ? event.reason : ''}`),
+    })
+
+    const orders = await Promise.all(
+      ['a', 'b', 'c'].map((id) => client.get(`orders/${id}`).json<{ path: string }>()),
+    )
+
+    expect(orders.map((order) => order.path)).toEqual(['/orders/a', '/orders/b', '/orders/c'])
+    expect(events).toEqual(['token_requested:cold', 'token_received:cold'])
+  })
+})
+
+describe('examples/ofetch/nitro-route', () => {
+  it('answers GET /orders through an h3 app, with the upstream token', async () => {
+    Object.assign(process.env, {
+      ORDERS_TOKEN_URL: environment.tokenUrl,
+      ORDERS_API_URL: environment.apiUrl,
+      ORDERS_CLIENT_ID: environment.clientId,
+      ORDERS_CLIENT_SECRET: environment.clientSecret,
+      ORDERS_RESOURCE: environment.resource,
+    })
+    const handle = webHandler()
+
+    const response = await handle(new Request('http://bff.local/orders?status=open'))
+
+    expect(response.status).toBe(200)
+    expect(await response.json()).toMatchObject({ ok: true, path: '/orders' })
+    expect(api.requests[0]?.path).toBe('/orders?status=open')
+    expect(api.requests[0]?.headers.authorization).toMatch(/^Bearer /)
+  })
+})
+
+describe('examples/fetch/node-script', () => {
+  it('reads stock with an encoded SKU', async () => {
+    const stockOf = createInventory(environment)
+
+    expect(await stockOf('lamp/3')).toMatchObject({ ok: true, path: '/stock/lamp%2F3' })
+  })
+})
+
+describe('examples/express/bff', () => {
+  let bff: string
+  let close: () => void
+
+  beforeAll(async () => {
+    const server = createBff(environment).listen(0, '127.0.0.1')
+    await new Promise((resolve) => server.once('listening', resolve))
+    bff = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    close = () => {
+      server.closeAllConnections()
+      server.close()
+    }
+  })
+
+  afterAll(() => close?.())
+
+  it('forwards /api/* with the service token and without the browser cookie', async () => {
+    const response = await fetch(`${bff}/api/orders?status=open`, {
+      headers: {
+        cookie: 'session=secret',
+        authorization: 'Bearer browser-token',
+        accept: 'application/json',
+      },
+    })
+
+    expect(response.status).toBe(200)
+    const [seen] = api.requests
+    expect(seen?.path).toBe('/orders?status=open')
+    expect(seen?.headers.authorization).toBe(
+      `Bearer ${as.latestToken(DEMO_CLIENTS.basic.clientId)}`,
+    )
+    expect(seen?.headers.cookie).toBeUndefined()
+    expect(seen?.headers.accept).toBe('application/json')
+  })
+
+  it('sends a POST body again after the token was revoked, with one new token for all routes', async () => {
+    await fetch(`${bff}/dashboard`)
+    const before = (await (await fetch(`${bff}/healthz`)).json()) as {
+      tokens: { requested: number }
+    }
+    await revokeCurrentToken()
+
+    const [posted, dashboard] = await Promise.all([
+      fetch(`${bff}/api/orders`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ item: 'pen' }),
+      }),
+      fetch(`${bff}/dashboard`),
+    ])
+
+    expect(posted.status).toBe(200)
+    expect(await posted.json()).toMatchObject({ method: 'POST', body: '{"item":"pen"}' })
+    expect(dashboard.status).toBe(200)
+    const after = (await (await fetch(`${bff}/healthz`)).json()) as {
+      tokens: { requested: number }
+    }
+    expect(after.tokens.requested - before.tokens.requested).toBe(1)
+  })
+
+  it('keeps /api//other-host paths on the upstream origin', async () => {
+    const response = await fetch(`${bff}/api//evil.example/steal`)
+
+    expect(response.status).toBe(200)
+    expect(api.requests.at(-1)?.path).toBe('//evil.example/steal')
+  })
+
+  it('relays an upstream 403 without refreshing', async () => {
+    await fetch(`${bff}/api/warm-up`)
+    const before = as.tokenRequests.length
+
+    const response = await fetch(`${bff}/api/admin/users`)
+
+    expect(response.status).toBe(403)
+    expect(as.tokenRequests.length).toBe(before)
+  })
+})
