@@ -1,4 +1,5 @@
 import { ConfigError } from './errors'
+import { fingerprint } from './fingerprint'
 import type { MaybePromise } from './types'
 import { requireHttpUrl, requireString, resourceIndicators } from './validate'
 
@@ -44,8 +45,11 @@ export interface Grant {
   readonly type: string
   /** The token endpoint; requests to it are never given a token by the adapters. */
   readonly tokenUrl: string
-  /** Everything besides params that shapes the token (client id, user name). No secrets. */
-  readonly identity: readonly string[]
+  /**
+   * Everything besides params that shapes the token (client id, user name, fingerprints of
+   * secret inputs). No secrets. `undefined`: unknown, so its tokens must not go to a shared store.
+   */
+  readonly identity: readonly string[] | undefined
   /** Params set on the grant; `getToken()` may override them. */
   readonly params: ResolvedParams
   /** Log in afresh when using the refresh token fails. */
@@ -82,6 +86,11 @@ export interface ClientOptions extends TokenParams {
   clientIdInBody?: boolean | undefined
   /** More body parameters sent with every token request. */
   extraParams?: Readonly<Record<string, string | readonly string[]>> | undefined
+  /**
+   * Accept a plain `http://` token endpoint that is not on loopback (credentials in clear text).
+   * @default false
+   */
+  allowInsecureHttp?: boolean | undefined
 }
 
 const CLIENT_AUTHS = new Set([
@@ -121,6 +130,8 @@ type BodyValue = string | readonly string[]
 /** Client authentication and body encoding shared by the standard grants. */
 class ClientAuthentication {
   readonly clientId: string
+  /** Client id, authentication method and a fingerprint of the extra params: all shape a token. */
+  readonly identity: readonly string[]
   readonly #secret: string | undefined
   readonly #method: ClientAuth
   readonly #basic: string | undefined
@@ -157,6 +168,8 @@ class ClientAuthentication {
         : undefined
     this.#idInBody = options.clientIdInBody ?? false
     this.#extra = options.extraParams ?? {}
+    const extra = Object.entries(this.#extra).sort(([a], [b]) => (a < b ? -1 : 1))
+    this.identity = [this.clientId, method, extra.length ? fingerprint(JSON.stringify(extra)) : '']
   }
 
   /** A POST carrying `members` and the client's credentials. */
@@ -214,12 +227,12 @@ export function parseStandardResponse(body: Record<string, unknown>): TokenRespo
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-4.4
  */
 export function clientCredentials(options: ClientOptions): Grant {
-  const tokenUrl = requireHttpUrl('tokenUrl', options?.tokenUrl)
+  const tokenUrl = requireHttpUrl('tokenUrl', options?.tokenUrl, options?.allowInsecureHttp)
   const client = new ClientAuthentication(options, 'clientCredentials')
   return {
     type: 'client_credentials',
     tokenUrl,
-    identity: [client.clientId],
+    identity: client.identity,
     params: resolveParams(options),
     reobtainAfterRefreshFailure: true,
     obtain: (params) =>
@@ -243,7 +256,7 @@ export interface PasswordGrantOptions extends Omit<ClientOptions, 'clientAuth'> 
  * @see https://www.rfc-editor.org/rfc/rfc9700#section-2.4
  */
 export function passwordGrant(options: PasswordGrantOptions): Grant {
-  const tokenUrl = requireHttpUrl('tokenUrl', options?.tokenUrl)
+  const tokenUrl = requireHttpUrl('tokenUrl', options?.tokenUrl, options?.allowInsecureHttp)
   const username = requireString(
     'username',
     options.username,
@@ -258,7 +271,7 @@ export function passwordGrant(options: PasswordGrantOptions): Grant {
   return {
     type: 'password',
     tokenUrl,
-    identity: [client.clientId, username],
+    identity: [...client.identity, username],
     params: resolveParams(options),
     reobtainAfterRefreshFailure: true,
     obtain: (params) =>
@@ -281,6 +294,11 @@ export function passwordGrant(options: PasswordGrantOptions): Grant {
 export interface RefreshTokenGrantOptions extends ClientOptions {
   /** The refresh token to start from. Rotated tokens replace it as they arrive. */
   refreshToken: string
+  /**
+   * Who the tokens belong to (e.g. a user id), so that a shared store keeps sessions apart.
+   * @default the client, and a fingerprint of the starting refresh token
+   */
+  identity?: readonly string[] | undefined
 }
 
 /**
@@ -289,7 +307,7 @@ export interface RefreshTokenGrantOptions extends ClientOptions {
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-6
  */
 export function refreshTokenGrant(options: RefreshTokenGrantOptions): Grant {
-  const tokenUrl = requireHttpUrl('tokenUrl', options?.tokenUrl)
+  const tokenUrl = requireHttpUrl('tokenUrl', options?.tokenUrl, options?.allowInsecureHttp)
   const initial = requireString(
     'refreshToken',
     options.refreshToken,
@@ -305,7 +323,8 @@ export function refreshTokenGrant(options: RefreshTokenGrantOptions): Grant {
   return {
     type: 'refresh_token',
     tokenUrl,
-    identity: [client.clientId],
+    // Each starting refresh token is its own session (another user's, perhaps).
+    identity: options.identity ?? [...client.identity, fingerprint(initial)],
     params: resolveParams(options),
     reobtainAfterRefreshFailure: false,
     obtain: (params) => refresh(initial, params),
@@ -336,8 +355,15 @@ export interface CustomGrantOptions {
     | undefined
   /** Reads the response body. @default the standard `access_token`/`expires_in` members */
   parse?: ((body: Record<string, unknown>) => TokenResponse) | undefined
-  /** What distinguishes this grant's tokens from others at the same URL (e.g. a user name). */
+  /**
+   * What distinguishes this grant's tokens from others at the same URL, e.g. `[username]`;
+   * `[]` when every token it gets is interchangeable. Required with a shared `store`, which
+   * would otherwise hand one user's token to another.
+   * @default undefined: tokens stay in this manager's memory
+   */
   identity?: readonly string[] | undefined
+  /** Accept a plain `http://` endpoint that is not on loopback. @default false */
+  allowInsecureHttp?: boolean | undefined
   scope?: TokenParams['scope']
   audience?: TokenParams['audience']
   resource?: TokenParams['resource']
@@ -358,7 +384,7 @@ export interface CustomGrantOptions {
  * })
  */
 export function customGrant(options: CustomGrantOptions): Grant {
-  const tokenUrl = requireHttpUrl('tokenUrl', options?.tokenUrl)
+  const tokenUrl = requireHttpUrl('tokenUrl', options?.tokenUrl, options?.allowInsecureHttp)
   if (typeof options.request !== 'function') {
     throw new ConfigError(
       'request',
@@ -387,7 +413,7 @@ export function customGrant(options: CustomGrantOptions): Grant {
   return {
     type: 'custom',
     tokenUrl,
-    identity: options.identity ?? [],
+    identity: options.identity,
     params: resolveParams(options),
     reobtainAfterRefreshFailure: true,
     obtain: (params) => build(options.request(params)),

@@ -91,6 +91,8 @@ export class TokenManager {
   readonly #onEvent: ((event: TokenEvent) => void) | undefined
   readonly #defaultKey: string
   readonly #tokenUrls: Set<string>
+  /** Keys whose server asked for a pause (`Retry-After`) longer than our retries wait. */
+  readonly #cooldowns = new Map<string, { until: number; error: OAuthInterceptorsError }>()
   readonly #stats: TokenStats = {
     cacheHits: 0,
     requested: 0,
@@ -139,6 +141,34 @@ export class TokenManager {
         'fetch',
         'there is no global fetch here',
         'Pass fetch: a function with the signature of fetch.',
+      )
+    }
+    if (options.store !== undefined) {
+      const store = options.store as Partial<TokenStore> | null
+      if (!store || typeof store.get !== 'function' || typeof store.set !== 'function') {
+        throw new ConfigError(
+          'store',
+          'expected a TokenStore with get, set and delete',
+          'Pass a store such as redisTokenStore({ client }), or leave it out.',
+        )
+      }
+      if (grant.identity === undefined) {
+        throw new ConfigError(
+          'identity',
+          `a ${grant.type} grant without identity cannot share tokens through a store: tokens of different users would mix`,
+          'Pass identity: [username] to customGrant() (or [] when every token it gets is interchangeable).',
+        )
+      }
+    }
+    if (
+      options.tokenTypes !== undefined &&
+      (!Array.isArray(options.tokenTypes) ||
+        !options.tokenTypes.every((type) => typeof type === 'string'))
+    ) {
+      throw new ConfigError(
+        'tokenTypes',
+        'expected a list of token type names',
+        "Pass e.g. tokenTypes: ['Bearer', 'DPoP'].",
       )
     }
     this.#grant = grant
@@ -232,7 +262,7 @@ export class TokenManager {
     return JSON.stringify([
       grant.type,
       grant.tokenUrl,
-      ...grant.identity,
+      ...(grant.identity ?? []),
       params.scope ?? '',
       params.audience ?? '',
       ...[...params.resource].sort(),
@@ -241,24 +271,39 @@ export class TokenManager {
 
   async #refresh(key: string, reason: RefreshReason, params: ResolvedParams): Promise<Token> {
     const entry = this.#memory.get(key)
-    try {
-      return await this.#obtain(key, reason, params, entry)
-    } catch (error) {
-      const failure = asLibraryError(error)
-      this.#stats.failed++
-      this.#emit({ type: 'token_failed', key, reason, error: failure })
-      // A token in its early-refresh window is still valid: serve it and try again a bit later.
-      const now = this.#now()
-      if (
-        reason === 'expiring' &&
-        entry?.token.expiresAt !== undefined &&
-        now < entry.token.expiresAt
-      ) {
-        entry.refreshAt = now + Math.min((entry.token.expiresAt - now) / 2, 5_000)
-        return entry.token
+    const cooldown = this.#cooldowns.get(key)
+    let failure: OAuthInterceptorsError
+    if (cooldown !== undefined && this.#now() < cooldown.until) {
+      // The server asked us to wait (Retry-After beyond our retries): don't ask again yet.
+      failure = cooldown.error
+    } else {
+      try {
+        const token = await this.#obtain(key, reason, params, entry)
+        this.#cooldowns.delete(key)
+        return token
+      } catch (error) {
+        failure = asLibraryError(error)
+        this.#stats.failed++
+        this.#emit({ type: 'token_failed', key, reason, error: failure })
+        const wait = (failure as { retryAfter?: number }).retryAfter
+        if (wait !== undefined)
+          this.#cooldowns.set(key, { until: this.#now() + wait, error: failure })
       }
-      throw failure
     }
+    // A token in its early-refresh window is still valid, unless a resource server rejected it
+    // meanwhile: serve it and try again a bit later.
+    const now = this.#now()
+    if (
+      reason === 'expiring' &&
+      entry !== undefined &&
+      !entry.rejected &&
+      entry.token.expiresAt !== undefined &&
+      now < entry.token.expiresAt
+    ) {
+      entry.refreshAt = now + Math.min((entry.token.expiresAt - now) / 2, 5_000)
+      return entry.token
+    }
+    throw failure
   }
 
   async #obtain(

@@ -13,7 +13,13 @@ export function requireString(option: string, value: unknown, fix: string): stri
   return value
 }
 
-export function requireHttpUrl(option: string, value: unknown): string {
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]'])
+
+/**
+ * An absolute http(s) URL. Plain http would send client credentials in clear text (RFC 6749
+ * §2.3.1 requires TLS), so it is accepted only for loopback hosts or with `allowInsecureHttp`.
+ */
+export function requireHttpUrl(option: string, value: unknown, allowInsecureHttp = false): string {
   const url = requireString(
     option,
     value,
@@ -31,6 +37,13 @@ export function requireHttpUrl(option: string, value: unknown): string {
   }
   if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
     throw new ConfigError(option, `"${parsed.protocol}" is not http(s)`, 'Use an https:// URL.')
+  }
+  if (parsed.protocol === 'http:' && !allowInsecureHttp && !LOOPBACK.has(parsed.hostname)) {
+    throw new ConfigError(
+      option,
+      `"${parsed.origin}" would carry client credentials over plain http`,
+      'Use an https:// URL; for a token service on a trusted private network set allowInsecureHttp: true.',
+    )
   }
   return parsed.href
 }

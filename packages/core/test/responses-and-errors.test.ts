@@ -2,6 +2,7 @@ import { inspect } from 'node:util'
 import nock from 'nock'
 import { describe, expect, it } from 'vitest'
 import {
+  basicAuthorization,
   ConfigError,
   clientCredentials,
   createTokenManager,
@@ -154,7 +155,8 @@ describe('retries', () => {
 
 describe('no secret leaves in errors, inspect output or events', () => {
   it('keeps client secret, password, refresh and access tokens out of every error view', async () => {
-    const secrets = [SECRET, 'pw-Kx81', 'rt-Lm22', 'at-Yy70']
+    // The Basic header carries the secret base64-encoded: look for that form too.
+    const secrets = [SECRET, basicAuthorization('svc', SECRET).slice(6), 'pw-Kx81', 'rt-Lm22']
     const events: TokenEvent[] = []
     nock(ISSUER)
       .post('/oauth/token')
