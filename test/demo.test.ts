@@ -29,10 +29,27 @@ describe('pnpm demo', () => {
     expect(stderr).toBe('')
     expect(code).toBe(0)
     expect(stdout).not.toContain('\r')
+    const rows = new Map<string, number[]>()
     for (const client of ['axios', 'ky', 'ofetch', 'fetch', 'naive client (baseline)']) {
-      expect(stdout).toMatch(
-        new RegExp(`^${client.replace(/[()]/g, '\\$&')} +[\\d,]+ +[\\d,]+ +[\\d,]+ +0$`, 'm'),
+      const row = stdout.match(
+        new RegExp(
+          `^${client.replace(/[()]/g, '\\$&')} +([\\d,]+) +([\\d,]+) +([\\d,]+) +(\\d+)$`,
+          'm',
+        ),
       )
+      expect(row, client).not.toBeNull()
+      rows.set(
+        client,
+        (row ?? []).slice(1).map((cell) => Number(cell.replaceAll(',', ''))),
+      )
+    }
+    // The point of the demo: token requests ≪ requests, and fewer than the naive client makes.
+    const naiveTokenRequests = rows.get('naive client (baseline)')?.[2] ?? 0
+    for (const client of ['axios', 'ky', 'ofetch', 'fetch']) {
+      const [requests = 0, , tokenRequests = 0, errors] = rows.get(client) ?? []
+      expect(errors, client).toBe(0)
+      expect(tokenRequests * 10, client).toBeLessThan(requests)
+      expect(tokenRequests, client).toBeLessThan(naiveTokenRequests)
     }
     expect(stdout).toContain('Errors: 0. Every request through the adapters succeeded.')
   }, 90_000)
