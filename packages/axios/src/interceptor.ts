@@ -4,19 +4,18 @@ import {
   createRequestPolicy,
   createTokenManager,
   isReplayableBody,
-  type RequestPolicy,
   type RequestPolicyOptions,
   type Token,
   type TokenManager,
 } from '@oauth-interceptors/core'
 import {
   type AxiosInstance,
-  type AxiosRequestConfig,
   type AxiosResponse,
   CanceledError,
   type InternalAxiosRequestConfig,
   isAxiosError,
 } from 'axios'
+import { dropHeadersOnLeave, holdRedirects, redirected } from './redirects'
 
 declare module 'axios' {
   // Type parameters as axios declares them (their defaults are axios' own).
@@ -46,7 +45,6 @@ export interface OAuthInterceptor {
 // A string key, since axios before 1.19 drops symbol keys when it merges a config.
 const RETRIED = '_oauthRetried'
 type RetriedConfig = InternalAxiosRequestConfig & { [RETRIED]?: boolean }
-type BeforeRedirect = NonNullable<AxiosRequestConfig['beforeRedirect']>
 
 /**
  * OAuth 2.0 access tokens for axios: adds the token to requests for the allowed origins, and on
@@ -79,6 +77,8 @@ export function oauthInterceptor(config: AuthConfig): OAuthInterceptor {
         baseUrl: absolute(baseURL) ?? baseURL,
         client: 'the axios instance',
       })
+      // Every redirect follower drops `authorization` on another origin, but no other header.
+      const ownHeaders = policy.headerNames.some((name) => name !== 'authorization')
       // The token each request carried, to report a 401 against (the stale-401 rule).
       const sent = new WeakMap<InternalAxiosRequestConfig, Token>()
 
@@ -86,6 +86,7 @@ export function oauthInterceptor(config: AuthConfig): OAuthInterceptor {
         if (config.skipAuth || !policy.appliesTo(absolute(instance.getUri(config)) ?? '')) {
           return config
         }
+        if (ownHeaders) holdRedirects(config)
         const { token, headers } = await policy.authorize(signalOf(config)).catch(canceled(config))
         config.headers.set(headers)
         sent.set(config, token)
@@ -93,16 +94,29 @@ export function oauthInterceptor(config: AuthConfig): OAuthInterceptor {
         return config
       })
 
+      const followed = (response: AxiosResponse | undefined) => {
+        const next = redirected(
+          policy,
+          response,
+          response && absolute(instance.getUri(response.config)),
+        )
+        return next && instance.request(next)
+      }
+
       const retried = (response: AxiosResponse | undefined) => {
         const config: RetriedConfig | undefined = response?.config
         const token = config && sent.get(config)
-        if (!response || !config || !token || config[RETRIED] || !isReplayableBody(config.data))
-          return
+        if (!response || !config || !token || config[RETRIED]) return
         // A 401 from an origin the token was not sent to (after a redirect) says nothing about it.
         const finalUrl = (response.request as { res?: { responseUrl?: string } })?.res?.responseUrl
         if (finalUrl && !policy.appliesTo(finalUrl)) return
         const headers = response.headers as { get(name: string): unknown }
         if (!policy.shouldRefresh({ status: response.status, headers })) return
+        if (!isReplayableBody(config.data)) {
+          // The body is used up: surface the 401, but let the next request start with a new token.
+          policy.reject(token)
+          return
+        }
         return policy
           .reauthorize(token, signalOf(config))
           .catch(canceled(config))
@@ -113,9 +127,11 @@ export function oauthInterceptor(config: AuthConfig): OAuthInterceptor {
           })
       }
       const response = instance.interceptors.response.use(
-        (response) => retried(response) ?? response,
-        (error: unknown) =>
-          retried(isAxiosError(error) ? error.response : undefined) ?? Promise.reject(error),
+        (response) => followed(response) ?? retried(response) ?? response,
+        (error: unknown) => {
+          const response = isAxiosError(error) ? error.response : undefined
+          return followed(response) ?? retried(response) ?? Promise.reject(error)
+        },
       )
 
       return () => {
@@ -145,24 +161,5 @@ function signalOf(config: InternalAxiosRequestConfig): AbortSignal | undefined {
 function canceled(config: InternalAxiosRequestConfig) {
   return (error: unknown): never => {
     throw config.signal?.aborted ? new CanceledError(undefined, config) : error
-  }
-}
-
-/**
- * follow-redirects (axios' redirect follower in Node) strips only `authorization` and `cookie`,
- * and only for another host: a custom token header or static headers would reach the new origin.
- */
-function dropHeadersOnLeave(
-  policy: RequestPolicy,
-  next: BeforeRedirect | undefined,
-): BeforeRedirect {
-  return (options, responseDetails, requestDetails) => {
-    if (typeof options.href !== 'string' || !policy.appliesTo(options.href)) {
-      const headers: Record<string, unknown> = options.headers ?? {}
-      for (const name of Object.keys(headers)) {
-        if (policy.headerNames.includes(name.toLowerCase())) delete headers[name]
-      }
-    }
-    next?.(options, responseDetails, requestDetails)
   }
 }

@@ -9,7 +9,9 @@ async function redirecting(policy: RequestPolicyOptions, target: (b: string) => 
   const auth = await startTokenServer()
   const b = await startServer()
   const a = await startServer((request) =>
-    request.path === '/go' ? [302, undefined, { location: target(b.origin) }] : [200, { at: 'a' }],
+    request.path.split('?')[0] === '/go'
+      ? [302, undefined, { location: target(b.origin) }]
+      : [200, { at: 'a' }],
   )
   const client = axios.create({ baseURL: a.origin })
   oauthInterceptor({ grant: auth.grant(), ...policy }).attach(client)
@@ -74,6 +76,74 @@ describe('redirects', () => {
 
     expect(seenByUser).toHaveLength(1)
     expect(seenByUser[0]).not.toHaveProperty('x-access-token')
+  })
+
+  describe("with axios' fetch adapter (no beforeRedirect there)", () => {
+    it('a 302 to another origin carries neither the custom token header nor the static header', async () => {
+      const { a, b, client } = await redirecting(
+        { header: 'x-access-token', headers: { 'x-api-key': 'k-1' } },
+        (origin) => `${origin}/landing?q=1`,
+      )
+
+      const response = await client.get('/go', { adapter: 'fetch', params: { page: 2 } })
+
+      expect(response.status).toBe(200)
+      expect(response.data).toEqual({ ok: true })
+      expect(a.seen.map((request) => request.path)).toEqual(['/go?page=2'])
+      expect(a.seen[0]?.headers).toMatchObject({
+        'x-access-token': 'Bearer at-1',
+        'x-api-key': 'k-1',
+      })
+      expect(b.seen.map((request) => request.path)).toEqual(['/landing?q=1'])
+      expect(b.seen[0]?.headers).not.toHaveProperty('x-access-token')
+      expect(b.seen[0]?.headers).not.toHaveProperty('x-api-key')
+    })
+
+    it('a redirect within the allowed origin keeps both headers, and a POST becomes a GET on a 302', async () => {
+      const { auth, a, client } = await redirecting(
+        { header: 'x-access-token', headers: { 'x-api-key': 'k-1' } },
+        () => '/landing',
+      )
+
+      await client.post('/go', { id: 1 }, { adapter: 'fetch' })
+
+      expect(a.seen.map((request) => [request.method, request.path, request.body])).toEqual([
+        ['POST', '/go', '{"id":1}'],
+        ['GET', '/landing', ''],
+      ])
+      expect(a.seen[1]?.headers).toMatchObject({
+        'x-access-token': 'Bearer at-1',
+        'x-api-key': 'k-1',
+      })
+      expect(auth.seen).toHaveLength(1)
+    })
+
+    it("a caller's maxRedirects: 0 still gets the 302 itself", async () => {
+      const { a, b, client } = await redirecting(
+        { headers: { 'x-api-key': 'k-1' } },
+        (origin) => `${origin}/landing`,
+      )
+
+      const response = await client.get('/go', {
+        adapter: 'fetch',
+        maxRedirects: 0,
+        validateStatus: () => true,
+      })
+
+      expect(response.status).toBe(302)
+      expect(a.seen).toHaveLength(1)
+      expect(b.seen).toHaveLength(0)
+    })
+
+    it('with only the default Authorization header, fetch follows the redirect and drops it', async () => {
+      const { b, client } = await redirecting({}, (origin) => `${origin}/landing`)
+
+      const response = await client.get('/go', { adapter: 'fetch' })
+
+      expect(response.status).toBe(200)
+      expect(b.seen).toHaveLength(1)
+      expect(b.seen[0]?.headers).not.toHaveProperty('authorization')
+    })
   })
 
   it('a 401 from the other origin after a redirect starts no refresh', async () => {

@@ -153,6 +153,42 @@ describe('refresh and retry on a rejected token', () => {
     expect(auth.seen).toHaveLength(1)
   })
 
+  it('a stream body rejected with 401 drops the token: the next request carries a new one', async () => {
+    const { auth, api, client } = await revokedSetup()
+
+    await client.post('/upload', Readable.from(['chunk-1'])).catch(() => undefined)
+    const response = await client.get('/after')
+
+    expect(response.status).toBe(200)
+    expect(auth.seen).toHaveLength(2)
+    expect(api.seen.map((request) => [request.path, request.headers.authorization])).toEqual([
+      ['/upload', 'Bearer at-1'],
+      ['/after', 'Bearer at-2'],
+    ])
+  })
+
+  it('retries a FormData body once with the same fields', async () => {
+    const { api, client } = await revokedSetup()
+    const form = new FormData()
+    form.append('name', 'report')
+    form.append('file', new Blob(['a,b\n1,2'], { type: 'text/csv' }), 'report.csv')
+
+    const response = await client.post('/files', form)
+
+    expect(response.status).toBe(200)
+    expect(api.seen.map((request) => request.headers.authorization)).toEqual([
+      'Bearer at-1',
+      'Bearer at-2',
+    ])
+    for (const request of api.seen) {
+      expect(request.headers['content-type']).toMatch(/^multipart\/form-data; boundary=/)
+      expect(request.body).toMatch(/name="name"\r\n\r\nreport\r\n/)
+      expect(request.body).toMatch(
+        /filename="report.csv"\r\nContent-Type: text\/csv\r\n\r\na,b\n1,2\r\n/,
+      )
+    }
+  })
+
   it('does not retry a request that carried no token (skipAuth, other origin)', async () => {
     const { auth, api, client } = await revokedSetup()
     const other = await startApi(new Set())

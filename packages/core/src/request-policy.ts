@@ -70,6 +70,13 @@ export class RequestPolicy {
   readonly manager: TokenManager
   /** Lower-case names of every header this policy adds; strip them on a redirect to another origin. */
   readonly headerNames: readonly string[]
+  /**
+   * Whether an adapter must follow the redirects of requests that carry the token itself
+   * instead of leaving them to the platform: fetch drops only `Authorization` on a hop to
+   * another origin (a custom or static header would leak) and never adds it back (a hop to
+   * another allowed origin would lose it). True with such headers or several allowed origins.
+   */
+  readonly followsRedirects: boolean
   readonly #origins: ReadonlySet<string> | '*'
   readonly #header: string
   readonly #scheme: string | false
@@ -129,6 +136,10 @@ export class RequestPolicy {
     }
     this.#static = statics
     this.headerNames = [this.#header, ...Object.keys(statics)]
+    this.followsRedirects =
+      this.headerNames.some((name) => name !== 'authorization') ||
+      this.#origins === '*' ||
+      this.#origins.size > 1
     if (options.shouldRefresh !== undefined && typeof options.shouldRefresh !== 'function') {
       throw new ConfigError(
         'shouldRefresh',

@@ -209,6 +209,23 @@ describe('request policy (what every adapter applies)', () => {
     )
   })
 
+  it('asks adapters to follow redirects themselves only when the platform could leak or lose the token', () => {
+    const m = manager()
+    const follows = (options: Parameters<typeof createRequestPolicy>[0]) =>
+      createRequestPolicy(options).followsRedirects
+    expect(follows({ manager: m, origins: 'https://api.example.test' })).toBe(false)
+    expect(
+      follows({ manager: m, origins: 'https://api.example.test', header: 'x-access-token' }),
+    ).toBe(true)
+    expect(
+      follows({ manager: m, origins: 'https://api.example.test', headers: { 'x-api-key': 'k' } }),
+    ).toBe(true)
+    expect(
+      follows({ manager: m, origins: ['https://a.example.test', 'https://b.example.test'] }),
+    ).toBe(true)
+    expect(follows({ manager: m, origins: '*' })).toBe(true)
+  })
+
   it('builds its own manager from manager options', async () => {
     tokenEndpoint()
     const policy = createRequestPolicy({ grant: grant(), origins: ISSUER })

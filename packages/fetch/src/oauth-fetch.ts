@@ -4,6 +4,7 @@ import {
   ConfigError,
   createRequestPolicy,
   isReplayableBody,
+  type RequestPolicyOptions,
 } from '@oauth-interceptors/core'
 import { type FetchFunction, fetchFollowingRedirects, requestOf, requestUrl } from './redirects'
 
@@ -40,8 +41,9 @@ export interface OAuthFetchOptions {
 /**
  * Wraps fetch so requests to the allowed origins carry an OAuth access token. The token comes
  * from core on every request; a rejected one (any 401 by default) is refreshed once and the
- * request sent once more. Redirects are followed here so that no token or static header
- * reaches an origin outside `origins`.
+ * request sent once more. With a custom `header`, static `headers` or several `origins`,
+ * redirects are followed here so that no token or static header reaches an origin outside
+ * `origins`; otherwise fetch follows them (dropping `Authorization` on another origin).
  * @example
  * const authedFetch = oauthFetch({
  *   grant: clientCredentials({ tokenUrl, clientId, clientSecret }),
@@ -59,6 +61,9 @@ export function oauthFetch(config: AuthConfig, options: OAuthFetchOptions = {}):
       'Pass fetch: a function with the signature of fetch.',
     )
   }
+  // Follow redirects here only when fetch's own following could leak or lose the token (see
+  // policy.followsRedirects): in browsers a manual redirect is opaque.
+  const manual = policy.followsRedirects
   return async (input, init) => {
     const fetch = options.fetch ?? globalThis.fetch
     const { skipAuth = false, ...requestInit }: OAuthRequestInit = init ?? {}
@@ -76,8 +81,15 @@ export function oauthFetch(config: AuthConfig, options: OAuthFetchOptions = {}):
       signed = policy.appliesTo(hop)
       if (signed) for (const [name, value] of Object.entries(auth.headers)) headers.set(name, value)
     }
-    const send = (auth: Authorization) =>
-      fetchFollowingRedirects(fetch, input, requestInit, sign(auth), policy)
+    const send = async (auth: Authorization) => {
+      if (manual) return fetchFollowingRedirects(fetch, input, requestInit, sign(auth), policy)
+      const headers = new Headers(requestInit.headers ?? request?.headers)
+      for (const [name, value] of Object.entries(auth.headers)) headers.set(name, value)
+      const response = await fetch(input, { ...requestInit, headers })
+      // fetch sent the token to the last hop only if that stayed on the (single) allowed origin.
+      signed = !response.redirected || policy.appliesTo(response.url)
+      return response
+    }
 
     const auth = await policy.authorize(signal)
     const response = await send(auth)

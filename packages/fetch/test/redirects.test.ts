@@ -37,6 +37,28 @@ describe('oauthFetch: redirects', () => {
     expect(servers.tokenRequests() - before).toBe(1)
   })
 
+  it('leaves redirects to fetch with only Authorization and one origin, else sends redirect: manual', async () => {
+    const redirectModes: Array<RequestRedirect | undefined> = []
+    const spy = (input: string | URL | Request, init?: RequestInit) => {
+      redirectModes.push(init?.redirect)
+      return fetch(input, init)
+    }
+    await oauthFetch(
+      { manager: managerFor(servers), origins: [servers.api.origin] },
+      { fetch: spy },
+    )(redirect('/data'))
+    await oauthFetch(
+      {
+        manager: managerFor(servers),
+        origins: [servers.api.origin],
+        headers: { 'x-api-key': 'k' },
+      },
+      { fetch: spy },
+    )(redirect('/data'))
+    // One platform-followed call, then the two hops of the manually followed one.
+    expect(redirectModes).toEqual([undefined, 'manual', 'manual'])
+  })
+
   it('drops a custom token header and static x-api-key on a real 302 to another origin', async () => {
     const fetch = authedFetch({ header: 'x-access-token', headers: { 'x-api-key': 'key-1' } })
     await fetch(redirect(servers.other.url('/data')), { headers: { 'x-trace': 't-1' } })
@@ -86,63 +108,75 @@ describe('oauthFetch: redirects', () => {
     ])
   })
 
-  it('turns a POST into a GET without body on 303, and on 301/302', async () => {
-    for (const status of [301, 302, 303]) {
-      servers.api.seen.length = 0
-      const response = await authedFetch()(redirect('/data', status), {
-        method: 'POST',
-        body: JSON.stringify({ a: 1 }),
-        headers: { 'content-type': 'application/json' },
-      })
-      expect(await response.json()).toEqual({ method: 'GET', body: '' })
-      expect(servers.api.sentTo('/data')[0]?.headers['content-type']).toBeUndefined()
-    }
-  })
-
-  it('keeps method and body on 307 and 308', async () => {
-    for (const status of [307, 308]) {
-      const response = await authedFetch()(redirect('/data', status), {
-        method: 'PUT',
-        body: 'payload',
-      })
-      expect(await response.json()).toEqual({ method: 'PUT', body: 'payload' })
-    }
-  })
-
-  it('fails like fetch when a 307 would need a streamed body again', async () => {
-    const body = new Blob(['streamed']).stream()
-    const send = authedFetch()(redirect('/data', 307), {
-      method: 'POST',
-      body,
-      duplex: 'half',
-    } as RequestInit)
-    await expect(send).rejects.toThrow(TypeError)
-    expect(servers.api.sentTo('/data')).toHaveLength(0)
-  })
-
-  it('follows 20 redirects and fails like fetch on the 21st', async () => {
-    const fetch = authedFetch()
-    expect((await fetch(servers.api.url('/loop?hops=20'))).status).toBe(200)
-    await expect(fetch(servers.api.url('/loop?hops=21'))).rejects.toThrow(/Too many redirects/)
-  })
-
-  it("leaves a caller's redirect: 'manual' alone: the caller gets the 3xx", async () => {
-    const response = await authedFetch()(redirect(servers.other.url('/data')), {
-      redirect: 'manual',
+  // With only Authorization and one origin fetch follows redirects itself (as in browsers, where a
+  // manual redirect is opaque); with a static header they are followed here. Both act like fetch.
+  describe.each([
+    ['fetch follows them (default header)', {}],
+    ['oauthFetch follows them (static x-api-key)', { headers: { 'x-api-key': 'key-1' } }],
+  ] as const)('redirect rules when %s', (_name, mode: { headers?: Record<string, string> }) => {
+    it('turns a POST into a GET without body on 303, and on 301/302', async () => {
+      for (const status of [301, 302, 303]) {
+        servers.api.seen.length = 0
+        const response = await authedFetch(mode)(redirect('/data', status), {
+          method: 'POST',
+          body: JSON.stringify({ a: 1 }),
+          headers: { 'content-type': 'application/json' },
+        })
+        expect(await response.json()).toEqual({ method: 'GET', body: '' })
+        expect(servers.api.sentTo('/data')[0]?.headers['content-type']).toBeUndefined()
+      }
     })
-    expect(response.status).toBe(302)
-    expect(response.headers.get('location')).toBe(servers.other.url('/data'))
-    expect(servers.other.seen).toHaveLength(0)
-  })
 
-  it("keeps a caller's redirect: 'error'", async () => {
-    await expect(authedFetch()(redirect('/data'), { redirect: 'error' })).rejects.toThrow(TypeError)
-    expect(servers.api.sentTo('/data')).toHaveLength(0)
-  })
+    it('keeps method and body on 307 and 308', async () => {
+      for (const status of [307, 308]) {
+        const response = await authedFetch(mode)(redirect('/data', status), {
+          method: 'PUT',
+          body: 'payload',
+        })
+        expect(await response.json()).toEqual({ method: 'PUT', body: 'payload' })
+      }
+    })
 
-  it('returns a 3xx without Location as it is', async () => {
-    const response = await authedFetch()(servers.api.url('/redirect?status=302'))
-    expect(response.status).toBe(302)
+    it('fails like fetch when a 307 would need a streamed body again', async () => {
+      const body = new Blob(['streamed']).stream()
+      const send = authedFetch(mode)(redirect('/data', 307), {
+        method: 'POST',
+        body,
+        duplex: 'half',
+      } as RequestInit)
+      await expect(send).rejects.toThrow(TypeError)
+      expect(servers.api.sentTo('/data')).toHaveLength(0)
+    })
+
+    it('follows 20 redirects and fails like fetch on the 21st', async () => {
+      const fetch = authedFetch(mode)
+      expect((await fetch(servers.api.url('/loop?hops=20'))).status).toBe(200)
+      const tooMany = fetch(servers.api.url('/loop?hops=21'))
+      await expect(tooMany).rejects.toThrow(TypeError)
+      // fetch's own follower says "fetch failed"; this one says why.
+      if (mode.headers) await expect(tooMany).rejects.toThrow(/Too many redirects/)
+    })
+
+    it("leaves a caller's redirect: 'manual' alone: the caller gets the 3xx", async () => {
+      const response = await authedFetch(mode)(redirect(servers.other.url('/data')), {
+        redirect: 'manual',
+      })
+      expect(response.status).toBe(302)
+      expect(response.headers.get('location')).toBe(servers.other.url('/data'))
+      expect(servers.other.seen).toHaveLength(0)
+    })
+
+    it("keeps a caller's redirect: 'error'", async () => {
+      await expect(authedFetch(mode)(redirect('/data'), { redirect: 'error' })).rejects.toThrow(
+        TypeError,
+      )
+      expect(servers.api.sentTo('/data')).toHaveLength(0)
+    })
+
+    it('returns a 3xx without Location as it is', async () => {
+      const response = await authedFetch(mode)(servers.api.url('/redirect?status=302'))
+      expect(response.status).toBe(302)
+    })
   })
 })
 

@@ -67,6 +67,20 @@ export interface OAuthHooks {
   afterResponse: AfterResponseHook[]
 }
 
+/**
+ * The ky instance's base URL, which ky hooks cannot read: its origin is the default `origins`.
+ * Pass the value you give ky; with none, `origins` is required.
+ * @example oauthHooks(config, { prefixUrl: API }) // ky 1; ky 2: { prefix: API } or { baseUrl: API }
+ */
+export interface OAuthHooksOptions {
+  /** ky 1's `prefixUrl`. @default none */
+  prefixUrl?: string | URL | undefined
+  /** ky 2's `prefix` (resolved against `baseUrl` when relative). @default none */
+  prefix?: string | URL | undefined
+  /** ky 2's `baseUrl`. @default none */
+  baseUrl?: string | URL | undefined
+}
+
 type Retry = (options: { request: Request; delay: number; code: string }) => unknown
 // ky ≥ 1.14 and ky 2 retry inside the same call; older ky 1 re-sends with `ky(request, options)`.
 const kyRetry = (ky as unknown as { retry?: Retry }).retry
@@ -74,24 +88,26 @@ const kyRetry = (ky as unknown as { retry?: Retry }).retry
 /**
  * OAuth 2.0 access tokens for ky: adds the token to requests for the allowed origins, and on a
  * rejected token (a 401 by default) refreshes once and retries the request once.
- * ky hooks cannot see the instance's `prefixUrl`, so `origins` is required.
+ * ky hooks cannot see the instance's `prefixUrl`: pass it again as the second argument (the
+ * default `origins` is its origin), or set `origins`.
  * @param config a `TokenManager`, its options (`{ grant, ... }`) or `{ manager }`, plus the
- * request policy: `origins` (required), `header`, `scheme`, `headers`, `shouldRefresh`
- * @throws ConfigError when `origins` is missing or any option is invalid
+ * request policy: `origins`, `header`, `scheme`, `headers`, `shouldRefresh`
+ * @param options the instance's base URL, for the default `origins` @default {}
+ * @throws ConfigError when there is neither `origins` nor a base URL, or an option is invalid
  * @example
+ * const API = 'https://api.example.com'
  * const api = ky.create({
- *   prefixUrl: 'https://api.example.com',
- *   hooks: oauthHooks({
- *     grant: clientCredentials({ tokenUrl, clientId, clientSecret }),
- *     origins: 'https://api.example.com',
- *   }),
+ *   prefixUrl: API,
+ *   hooks: oauthHooks({ grant: clientCredentials({ tokenUrl, clientId, clientSecret }) }, { prefixUrl: API }),
  * })
  */
-export function oauthHooks(config: AuthConfig): OAuthHooks {
+export function oauthHooks(config: AuthConfig, options: OAuthHooksOptions = {}): OAuthHooks {
   const policy = createRequestPolicy(config, {
-    client: 'oauthHooks() (ky hooks cannot read the instance prefixUrl)',
+    baseUrl: baseUrlOf(options),
+    client:
+      'oauthHooks() (ky hooks cannot read the instance prefixUrl: pass oauthHooks(config, { prefixUrl }))',
   })
-  const needsManualRedirects = policy.headerNames.some((name) => name !== 'authorization')
+  const needsManualRedirects = policy.followsRedirects
   // Keyed by the options' Headers: one object per ky call, kept across ky's own retries.
   const calls = new WeakMap<Headers, CallState>()
 
@@ -136,6 +152,18 @@ export function oauthHooks(config: AuthConfig): OAuthHooks {
   }
 
   return { beforeRequest: [beforeRequest], afterResponse: [afterResponse] }
+}
+
+/** The URL ky resolves relative inputs against: `prefix(Url)` on `baseUrl` on the page. */
+function baseUrlOf({ prefixUrl, prefix = prefixUrl, baseUrl }: OAuthHooksOptions) {
+  if (!prefix && !baseUrl) return undefined
+  const page = globalThis.location?.href
+  try {
+    const base = baseUrl === undefined ? page : new URL(baseUrl, page).href
+    return prefix ? new URL(prefix, base).href : base
+  } catch {
+    return String(prefix ?? baseUrl) // core rejects it with a ConfigError naming `origins`
+  }
 }
 
 /** ky 1 passes `(request, options, response?, state?)`, ky 2 one state object. */

@@ -1,2 +1,2 @@
-export type { AfterResponseHook, BeforeRequestHook, OAuthHooks } from './hooks'
+export type { AfterResponseHook, BeforeRequestHook, OAuthHooks, OAuthHooksOptions } from './hooks'
 export { oauthHooks } from './hooks'

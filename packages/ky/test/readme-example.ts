@@ -7,14 +7,16 @@ const API = 'https://api.example.com'
 
 export const api = ky.create({
   prefixUrl: API,
-  hooks: oauthHooks({
-    grant: clientCredentials({
-      tokenUrl: 'https://auth.example.com/oauth/token',
-      clientId: 'my-service',
-      clientSecret: process.env.CLIENT_SECRET ?? '',
-    }),
-    origins: API, // ky hooks cannot see prefixUrl: say where the token may go
-  }),
+  hooks: oauthHooks(
+    {
+      grant: clientCredentials({
+        tokenUrl: 'https://auth.example.com/oauth/token',
+        clientId: 'my-service',
+        clientSecret: process.env.CLIENT_SECRET ?? '',
+      }),
+    },
+    { prefixUrl: API }, // ky hooks cannot see the instance's prefixUrl: its origin gets the token
+  ),
 })
 
 export const orders = await api.get('orders').json<{ id: string }[]>()

@@ -168,6 +168,29 @@ export function describeOAuthHooks(name: string, ky: KyUnderTest): void {
         ])
       })
 
+      it('refreshes once and retries a POST with a FormData body, with the same fields', async () => {
+        const api = client()
+        await api('warm-up')
+        world.revokeAll()
+        world.reset()
+        const form = new FormData()
+        form.append('name', 'report')
+        form.append('file', new Blob(['a,b\n1,2'], { type: 'text/csv' }), 'report.csv')
+        const response = await api('files', { method: 'post', body: form })
+        expect(response.status).toBe(200)
+        expect(world.api.seen.map((r) => [r.method, r.headers.authorization])).toEqual([
+          ['POST', 'Bearer at-1'],
+          ['POST', 'Bearer at-2'],
+        ])
+        for (const request of world.api.seen) {
+          expect(request.headers['content-type']).toMatch(/^multipart\/form-data; boundary=/)
+          expect(request.body).toMatch(/name="name"\r\n\r\nreport\r\n/)
+          expect(request.body).toMatch(
+            /filename="report.csv"\r\nContent-Type: text\/csv\r\n\r\na,b\n1,2\r\n/,
+          )
+        }
+      })
+
       it('retries once on a 401 that persists, then throws ky HTTPError (ky retry adds no send)', async () => {
         world.api.handle(() => [401, { error: 'invalid_token' }])
         const error = await client()('me').catch((caught: unknown) => caught)
@@ -360,6 +383,32 @@ export function describeOAuthHooks(name: string, ky: KyUnderTest): void {
         })
         expect(world.api.seen).toHaveLength(0)
       })
+    })
+
+    it.each([
+      ['the instance prefix option', ky.prefixOption],
+      ["ky 2's baseUrl", 'baseUrl'],
+    ] as const)('takes the default origins from %s passed to oauthHooks', async (_name, option) => {
+      const api = ky.create({
+        [ky.prefixOption]: world.api.origin,
+        hooks: oauthHooks({ manager }, { [option]: `${world.api.origin}/v1/` }),
+      })
+      const elsewhere = ky.create({
+        [ky.prefixOption]: '',
+        hooks: oauthHooks({ manager }, { [option]: world.api.origin }),
+      })
+      expect((await api('me')).status).toBe(200)
+      expect((await elsewhere(`${world.other.origin}/x`)).status).toBe(200)
+      expect(world.api.seen[0]?.headers.authorization).toBe('Bearer at-1')
+      expect(world.other.seen[0]?.headers.authorization).toBeUndefined()
+      expect(world.tokens.seen).toHaveLength(1)
+    })
+
+    it('resolves a relative ky 2 prefix against baseUrl for the default origins', async () => {
+      const hooks = oauthHooks({ manager }, { prefix: '/api', baseUrl: world.api.origin })
+      const api = ky.create({ [ky.prefixOption]: world.api.origin, hooks })
+      await api('me')
+      expect(world.api.seen[0]?.headers.authorization).toBe('Bearer at-1')
     })
 
     it('fails at setup with an error that explains origins when none is given', () => {

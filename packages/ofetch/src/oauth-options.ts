@@ -72,7 +72,7 @@ const tokens = new WeakMap<Call, Token>()
 export function oauthOptions(cfg: AuthConfig, options: FetchOptions = {}): OAuthFetchOptions {
   const baseUrl = resolve(options.baseURL ?? '', undefined)?.href ?? options.baseURL
   const policy = createRequestPolicy(cfg, { baseUrl, client: 'ofetch' })
-  const sendsOwnHeaders = policy.headerNames.some((name) => name !== 'authorization')
+  const followsRedirects = policy.followsRedirects
 
   const authorize: HookList<'onRequest'>[number] = async ({ request, options }) => {
     const carrier = options as { [CALL]?: Call }
@@ -94,7 +94,7 @@ export function oauthOptions(cfg: AuthConfig, options: FetchOptions = {}): OAuth
     for (const [name, value] of Object.entries(headers)) options.headers.set(name, value)
     tokens.set(call, token)
     // fetch strips only Authorization on a cross-origin redirect: follow ourselves to strip ours.
-    if (sendsOwnHeaders && (call.redirect ?? 'follow') === 'follow') options.redirect = 'manual'
+    if (followsRedirects && (call.redirect ?? 'follow') === 'follow') options.redirect = 'manual'
   }
 
   /** Follows the redirects of a request switched to `manual`; false once our headers are dropped. */

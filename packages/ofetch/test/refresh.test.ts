@@ -111,6 +111,28 @@ describe('refresh on 401', () => {
     ])
   })
 
+  it('retries a POST with a FormData body once, with the same fields', async () => {
+    const api = client()
+    await api('/data?warm')
+    servers.api.revoke()
+    const form = new FormData()
+    form.append('name', 'report')
+    form.append('file', new Blob(['a,b\n1,2'], { type: 'text/csv' }), 'report.csv')
+    await api('/data?form', { method: 'POST', body: form })
+    const sent = servers.api.seen.filter((request) => request.path === '/data?form')
+    expect(sent.map((r) => [r.method, r.headers.authorization])).toEqual([
+      ['POST', 'Bearer at-1'],
+      ['POST', 'Bearer at-2'],
+    ])
+    for (const request of sent) {
+      expect(request.headers['content-type']).toMatch(/^multipart\/form-data; boundary=/)
+      expect(request.body).toMatch(/name="name"\r\n\r\nreport\r\n/)
+      expect(request.body).toMatch(
+        /filename="report.csv"\r\nContent-Type: text\/csv\r\n\r\na,b\n1,2\r\n/,
+      )
+    }
+  })
+
   it('surfaces the 401 of a streamed body instead of a broken retry, and drops that token', async () => {
     const api = client()
     await api('/data?warm')
