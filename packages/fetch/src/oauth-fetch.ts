@@ -4,7 +4,6 @@ import {
   ConfigError,
   createRequestPolicy,
   isReplayableBody,
-  type RequestPolicyOptions,
 } from '@oauth-interceptors/core'
 import { type FetchFunction, fetchFollowingRedirects, requestOf, requestUrl } from './redirects'
 
