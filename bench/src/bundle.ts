@@ -1,0 +1,176 @@
+/**
+ * Scenario 3: bundle size. esbuild bundles each entry (ESM, minified, HTTP client external,
+ * Node built-ins external) and the result is gzipped at level 9. Our packages are bundled
+ * from their TypeScript source (the `source` export condition): the same code tsup builds.
+ */
+import { builtinModules } from 'node:module'
+import { fileURLToPath } from 'node:url'
+import { gzipSync } from 'node:zlib'
+import { build } from 'esbuild'
+
+export interface BundleResult {
+  name: string
+  ours: boolean
+  /** What the number covers. */
+  what: string
+  minified: number
+  gzip: number
+  /** Packages inside the bundle besides the entry's own. */
+  includes: string[]
+  /** Goal in gzip bytes, for our packages. */
+  goal?: number
+  /** Why it could not be bundled (e.g. an adapter not written yet). */
+  error?: string
+}
+
+interface Entry {
+  name: string
+  ours: boolean
+  what: string
+  code: string
+  external: string[]
+  goal?: number
+}
+
+const CORE = '@oauth-interceptors/core'
+const builtins = builtinModules.flatMap((name) => [name, `node:${name}`])
+
+// ofetch's own dependencies count as the HTTP client (ufo comes with ofetch).
+const OFETCH = ['ofetch', 'ufo', 'destr', 'node-fetch-native']
+
+export const bundleEntries: Entry[] = [
+  {
+    name: '@oauth-interceptors/core',
+    ours: true,
+    what: 'every export (p-memoize included)',
+    code: `export * from '${CORE}'`,
+    external: [],
+    goal: 4096,
+  },
+  {
+    name: '@oauth-interceptors/core',
+    ours: true,
+    what: 'createTokenManager + clientCredentials (tree-shaken)',
+    code: `export { createTokenManager, clientCredentials } from '${CORE}'`,
+    external: [],
+  },
+  ...(
+    [
+      ['axios', ['axios']],
+      ['ky', ['ky']],
+      ['ofetch', OFETCH],
+      ['fetch', []],
+    ] as const
+  ).flatMap(([adapter, client]): Entry[] => [
+    {
+      name: `@oauth-interceptors/${adapter}`,
+      ours: true,
+      what: 'adapter alone (core external)',
+      code: `export * from '@oauth-interceptors/${adapter}'`,
+      external: [...client, CORE],
+      goal: 1536,
+    },
+    {
+      name: `@oauth-interceptors/${adapter}`,
+      ours: true,
+      what: 'adapter + core: what an app ships',
+      code: `export * from '@oauth-interceptors/${adapter}'`,
+      external: [...client],
+    },
+  ]),
+  {
+    name: 'axios-auth-refresh 5',
+    ours: false,
+    what: 'package',
+    code: `export * from 'axios-auth-refresh'`,
+    external: ['axios'],
+  },
+  {
+    name: '@badgateway/oauth2-client 3',
+    ours: false,
+    what: 'OAuth2Client + OAuth2Fetch',
+    code: `export { OAuth2Client, OAuth2Fetch } from '@badgateway/oauth2-client'`,
+    external: [],
+  },
+  {
+    name: 'axios-oauth-client 2',
+    ours: false,
+    what: 'package (token getters only)',
+    code: `export * from 'axios-oauth-client'`,
+    external: ['axios'],
+  },
+  {
+    name: 'axios-token-interceptor 0.2',
+    ours: false,
+    what: 'package (with its dependency lock)',
+    code: `export { default } from 'axios-token-interceptor'`,
+    external: ['axios'],
+  },
+  {
+    name: 'undici-oidc-interceptor 0.6',
+    ours: false,
+    what: 'package (with fast-jwt; Node only)',
+    code: `export * from 'undici-oidc-interceptor'`,
+    external: ['undici'],
+  },
+]
+
+function packageOf(path: string): string | undefined {
+  const workspace = /(?:^|\/)packages\/([^/]+)\/src\//.exec(path)
+  if (workspace) return `@oauth-interceptors/${workspace[1]}`
+  const match = /node_modules\/((?:@[^/]+\/)?[^/]+)\/(?!.*node_modules)/.exec(path)
+  return match?.[1]
+}
+
+export async function runBundles(): Promise<BundleResult[]> {
+  const resolveDir = fileURLToPath(new URL('..', import.meta.url))
+  const results: BundleResult[] = []
+  for (const entry of bundleEntries) {
+    let output: Awaited<ReturnType<typeof build<{ write: false; metafile: true }>>>
+    try {
+      output = await build({
+        stdin: { contents: entry.code, resolveDir, loader: 'ts' },
+        bundle: true,
+        minify: true,
+        format: 'esm',
+        platform: 'node',
+        target: 'es2022',
+        conditions: ['source'],
+        external: [...entry.external, ...builtins],
+        write: false,
+        metafile: true,
+        logLevel: 'silent',
+      })
+    } catch (error) {
+      const text =
+        error instanceof Error ? error.message.split('\n').slice(0, 2).join(' ') : String(error)
+      results.push({
+        name: entry.name,
+        ours: entry.ours,
+        what: entry.what,
+        minified: Number.NaN,
+        gzip: Number.NaN,
+        includes: [],
+        error: text,
+      })
+      continue
+    }
+    const code = output.outputFiles[0]?.contents ?? new Uint8Array()
+    const own = entry.name.replace(/ \d.*$/, '')
+    const includes = new Set<string>()
+    for (const input of Object.keys(output.metafile.inputs)) {
+      const name = packageOf(input)
+      if (name && name !== own) includes.add(name)
+    }
+    results.push({
+      name: entry.name,
+      ours: entry.ours,
+      what: entry.what,
+      minified: code.byteLength,
+      gzip: gzipSync(code, { level: 9 }).byteLength,
+      includes: [...includes].sort(),
+      ...(entry.goal === undefined ? {} : { goal: entry.goal }),
+    })
+  }
+  return results
+}
