@@ -83,7 +83,7 @@ export function oauthInterceptor(config: AuthConfig): OAuthInterceptor {
       const sent = new WeakMap<InternalAxiosRequestConfig, Token>()
 
       const request = instance.interceptors.request.use(async (config) => {
-        if (config.skipAuth || !policy.appliesTo(absolute(instance.getUri(config)) ?? '')) {
+        if (config.skipAuth || !policy.appliesTo(absolute(fullPath(config)) ?? '')) {
           return config
         }
         if (ownHeaders) holdRedirects(config)
@@ -95,11 +95,7 @@ export function oauthInterceptor(config: AuthConfig): OAuthInterceptor {
       })
 
       const followed = (response: AxiosResponse | undefined) => {
-        const next = redirected(
-          policy,
-          response,
-          response && absolute(instance.getUri(response.config)),
-        )
+        const next = redirected(policy, response, (config) => absolute(instance.getUri(config)))
         return next && instance.request(next)
       }
 
@@ -149,6 +145,16 @@ function absolute(url: string | undefined): string | undefined {
   } catch {
     return undefined
   }
+}
+
+/**
+ * The URL a merged config requests, as axios' buildFullPath joins it (query left out: the
+ * policy looks at origin and path). `instance.getUri()` would merge the config again: ~10 µs.
+ */
+function fullPath({ baseURL, url = '', allowAbsoluteUrls }: InternalAxiosRequestConfig): string {
+  const isAbsolute = /^([a-z][a-z\d+\-.]*:)?\/\//i.test(url)
+  if (!baseURL || (isAbsolute && allowAbsoluteUrls !== false)) return url
+  return url ? `${baseURL.replace(/\/+$/, '')}/${url.replace(/^\/+/, '')}` : baseURL
 }
 
 /** axios accepts signal-like objects; core needs one it can listen to. */

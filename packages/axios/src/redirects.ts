@@ -76,11 +76,15 @@ export function holdRedirects(config: FollowedConfig): void {
 export function redirected(
   policy: RequestPolicy,
   response: AxiosResponse | undefined,
-  url: string | undefined,
+  urlOf: (config: InternalAxiosRequestConfig) => string | undefined,
 ): AxiosRequestConfig | undefined {
   const config: FollowedConfig | undefined = response?.config
   const hops = config?.[HOPS]
-  if (!response || !config || hops === undefined || !url) return
+  // Most responses are not held redirects: decide that before computing any URL.
+  if (!response || !config || hops === undefined || response.status < 300 || response.status > 399)
+    return
+  const url = urlOf(config)
+  if (!url) return
   if (hops >= (config.maxRedirects ?? Number.POSITIVE_INFINITY)) return
   const location: unknown = AxiosHeaders.from(response.headers as AxiosHeaders).get('location')
   const hop = redirectHop({

@@ -1,12 +1,22 @@
 import { ConfigError } from './errors'
 import type { Token, TokenStore } from './types'
 
-/** A Map that forgets its least recently used entry beyond `maxEntries`. */
+/**
+ * A Map that forgets its least recently used entry beyond `maxEntries`. A hit only stamps the
+ * entry (re-inserting into a large Map costs microseconds); the scan for the oldest entry runs
+ * on an insert beyond the limit, which follows a token request anyway.
+ */
 export class LruMap<V> {
-  readonly #map = new Map<string, V>()
+  readonly #map = new Map<string, { value: V; used: number }>()
   readonly #max: number
+  readonly #onEvict: ((key: string, value: V) => void) | undefined
+  #tick = 0
 
-  constructor(maxEntries: number, option = 'maxEntries') {
+  constructor(
+    maxEntries: number,
+    option = 'maxEntries',
+    onEvict?: (key: string, value: V) => void,
+  ) {
     if (!Number.isInteger(maxEntries) || maxEntries < 1) {
       throw new ConfigError(
         option,
@@ -15,31 +25,35 @@ export class LruMap<V> {
       )
     }
     this.#max = maxEntries
+    this.#onEvict = onEvict
   }
 
   get(key: string): V | undefined {
-    const value = this.#map.get(key)
-    // Re-insert to mark as recently used; with one key (the common case) there is nothing to reorder.
-    if (value !== undefined && this.#map.size > 1) {
-      this.#map.delete(key)
-      this.#map.set(key, value)
-    }
-    return value
+    const slot = this.#map.get(key)
+    if (slot === undefined) return undefined
+    slot.used = ++this.#tick
+    return slot.value
   }
 
   set(key: string, value: V): void {
-    this.#map.delete(key)
-    this.#map.set(key, value)
-    if (this.#map.size > this.#max) this.#map.delete(this.#map.keys().next().value as string)
+    this.#map.set(key, { value, used: ++this.#tick })
+    if (this.#map.size <= this.#max) return
+    let oldest: string | undefined
+    let oldestUse = Number.POSITIVE_INFINITY
+    for (const [candidate, slot] of this.#map) {
+      if (slot.used < oldestUse) {
+        oldest = candidate
+        oldestUse = slot.used
+      }
+    }
+    if (oldest === undefined) return
+    const evicted = this.#map.get(oldest)
+    this.#map.delete(oldest)
+    if (evicted) this.#onEvict?.(oldest, evicted.value)
   }
 
   delete(key: string): void {
     this.#map.delete(key)
-  }
-
-  find(predicate: (value: V) => boolean): V | undefined {
-    for (const value of this.#map.values()) if (predicate(value)) return value
-    return undefined
   }
 
   get size(): number {

@@ -80,6 +80,10 @@ export class TokenManager {
   readonly #grant: Grant
   readonly #store: TokenStore | undefined
   readonly #memory: LruMap<Entry>
+  /** Which key holds a token, so `invalidate()` needs no scan. */
+  readonly #keyByToken = new Map<string, string>()
+  /** Per-call params and their cache key, by a cheap signature of the call's options. */
+  readonly #paramKeys: LruMap<{ params: ResolvedParams; key: string }>
   readonly #fetch: FetchLike
   readonly #now: () => number
   readonly #skew: number
@@ -173,7 +177,10 @@ export class TokenManager {
     }
     this.#grant = grant
     this.#store = options.store
-    this.#memory = new LruMap(options.cacheSize ?? 100, 'cacheSize')
+    this.#memory = new LruMap<Entry>(options.cacheSize ?? 100, 'cacheSize', (_key, entry) =>
+      this.#keyByToken.delete(entry.token.accessToken),
+    )
+    this.#paramKeys = new LruMap(options.cacheSize ?? 100, 'cacheSize')
     this.#fetch = fetchFn
     this.#now = options.now ?? defaultClock
     this.#skew = optionalDuration('refreshSkew', options.refreshSkew, { allowZero: true }) ?? 60_000
@@ -207,8 +214,15 @@ export class TokenManager {
         options.audience !== undefined ||
         options.resource !== undefined)
     ) {
-      params = resolveParams(options, params)
-      key = this.#keyOf(params)
+      const signature = `${part(options.scope)}\n${part(options.audience)}\n${part(options.resource)}`
+      let resolved = this.#paramKeys.get(signature)
+      if (resolved === undefined) {
+        const callParams = resolveParams(options, params)
+        resolved = { params: callParams, key: this.#keyOf(callParams) }
+        this.#paramKeys.set(signature, resolved)
+      }
+      params = resolved.params
+      key = resolved.key
     }
     const entry = this.#memory.get(key)
     if (
@@ -232,12 +246,10 @@ export class TokenManager {
    * (the stale-401 rule). Returns whether the token was current.
    */
   invalidate(accessToken: string): boolean {
-    const current = this.#memory.get(this.#defaultKey)
-    const entry =
-      current?.token.accessToken === accessToken
-        ? current
-        : this.#memory.find((candidate) => candidate.token.accessToken === accessToken)
-    if (entry === undefined || entry.rejected) return false
+    const key = this.#keyByToken.get(accessToken)
+    const entry = key === undefined ? undefined : this.#memory.get(key)
+    if (entry === undefined || entry.token.accessToken !== accessToken || entry.rejected)
+      return false
     entry.rejected = true
     return true
   }
@@ -409,6 +421,9 @@ export class TokenManager {
   }
 
   #remember(key: string, token: Token): void {
+    const previous = this.#memory.get(key)
+    if (previous) this.#keyByToken.delete(previous.token.accessToken)
+    this.#keyByToken.set(token.accessToken, key)
     this.#memory.set(key, {
       token,
       promise: Promise.resolve(token),
@@ -546,6 +561,11 @@ function seconds(value: unknown): number | undefined {
   return typeof number === 'number' && Number.isFinite(number) && number > 0
     ? number * 1000
     : undefined
+}
+
+/** One part of a call's params signature; `\u0001` marks "not given" (a scope may be ''). */
+function part(value: string | readonly string[] | undefined): string {
+  return value === undefined ? '\u0001' : typeof value === 'string' ? value : value.join(' ')
 }
 
 function lifetimeOf(token: Token, from: number): number | undefined {

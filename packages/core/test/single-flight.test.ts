@@ -80,6 +80,26 @@ describe('single flight', () => {
     await tokens.getToken({ scope: 'a' })
     expect(seen).toHaveLength(2)
   })
+  it('invalidates a token of any cached scope, and an evicted scope is fetched again', async () => {
+    let issued = 0
+    const seen = tokenEndpoint((request) => [
+      200,
+      {
+        access_token: `at-${new URLSearchParams(request.body).get('scope')}-${++issued}`,
+        expires_in: 3600,
+      },
+    ])
+    const tokens = createTokenManager({ grant: grant(), cacheSize: 2 })
+    const a = await tokens.getToken({ scope: 'a' })
+    await tokens.getToken({ scope: 'b' })
+    expect(tokens.invalidate(a.accessToken)).toBe(true)
+    await expect(tokens.getToken({ scope: 'a' })).resolves.toMatchObject({ accessToken: 'at-a-3' })
+    await tokens.getToken({ scope: 'c' }) // evicts b, the least recently used
+    await tokens.getToken({ scope: 'a' })
+    expect(seen).toHaveLength(4)
+    await expect(tokens.getToken({ scope: 'b' })).resolves.toMatchObject({ accessToken: 'at-b-5' })
+    expect(tokens.invalidate('at-b-2')).toBe(false)
+  })
 })
 
 describe('stale-401 rule', () => {
