@@ -413,7 +413,7 @@ function notes(results: Results): string[] {
     const kyDiagnostic = results.cpu?.find((r) => r.client.startsWith('diagnostic: ky'))
     const reason =
       mine.base === 'axios'
-        ? `${addedText}the request interceptor calls \`instance.getUri(config)\` to find the URL, which re-merges the whole config with the instance defaults on every request${getUri ? ` (${fixed(getUri.ns / 1000, 1)} µs per call, 2b)` : ''}; building the URL from the already-merged \`config.baseURL\` and \`config.url\` removes most of it. The axios peers only copy a string from a variable into the header: no origin check, no 401 bookkeeping.`
+        ? `${addedText}an async request interceptor (axios then runs the request chain on promises), the URL parse for the origin check (built from the merged config, not \`instance.getUri()\`${getUri ? `, which would cost ${fixed(getUri.ns / 1000, 1)} µs per call, 2b` : ''}), setting the headers and the per-request record for the 401 retry. The axios peers only copy a string from a variable into the header: no origin check, no 401 bookkeeping.`
         : mine.base === 'ky'
           ? `${addedText}ky clones the response for every \`afterResponse\` hook, and a 401 can only be seen in one; a minimal token hook with a no-op \`afterResponse\` hook${kyDiagnostic ? ` adds ${fixed(kyDiagnostic.addedUs, 1)} µs` : ''} (the ky diagnostic row in 2c). The rest is the URL parse for the origin check and the per-call state for the 401 retry.`
           : mine.base === 'ofetch'
