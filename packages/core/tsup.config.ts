@@ -1,24 +1,14 @@
 import { rmSync } from 'node:fs'
 import { defineConfig } from 'tsup'
+import { packageBuild } from '../../tsup.shared'
 
 // Both builds write to dist/ concurrently, so clean once here instead of per build.
 rmSync('dist', { recursive: true, force: true })
 
-const shared = {
-  entry: ['src/index.ts'],
-  target: 'es2022',
-  platform: 'neutral',
-  dts: true,
-  sourcemap: true,
-} as const
-
 export default defineConfig([
+  { ...packageBuild, format: ['esm'] },
   {
-    ...shared,
-    format: ['esm'],
-  },
-  {
-    ...shared,
+    ...packageBuild,
     format: ['cjs'],
     // p-memoize is ESM-only: bundle it (and what it imports) so that CommonJS users
     // such as NestJS apps can require() core. The ESM build keeps it as a dependency.

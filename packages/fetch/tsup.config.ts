@@ -1,13 +1,6 @@
 import { defineConfig } from 'tsup'
+import { packageBuild } from '../../tsup.shared'
 
-// Core stays a dependency in both builds (it ships ESM and CommonJS itself), so one copy of
-// the token state serves every adapter in an app.
-export default defineConfig({
-  entry: ['src/index.ts'],
-  format: ['esm', 'cjs'],
-  target: 'es2022',
-  platform: 'neutral',
-  dts: true,
-  sourcemap: true,
-  clean: true,
-})
+// The HTTP client (peer) and core (dependency) stay external: one copy of the token state
+// serves every adapter in an app, from ESM and CommonJS alike.
+export default defineConfig({ ...packageBuild, format: ['esm', 'cjs'], clean: true })

@@ -1,18 +1,6 @@
-import { rmSync } from 'node:fs'
 import { defineConfig } from 'tsup'
+import { packageBuild } from '../../tsup.shared'
 
-// Both builds write to dist/ concurrently, so clean once here instead of per build.
-rmSync('dist', { recursive: true, force: true })
-
-const shared = {
-  entry: ['src/index.ts'],
-  target: 'es2022',
-  platform: 'neutral',
-  dts: true,
-  sourcemap: true,
-} as const
-
-export default defineConfig([
-  { ...shared, format: ['esm'] },
-  { ...shared, format: ['cjs'] },
-])
+// The HTTP client (peer) and core (dependency) stay external: one copy of the token state
+// serves every adapter in an app, from ESM and CommonJS alike.
+export default defineConfig({ ...packageBuild, format: ['esm', 'cjs'], clean: true })
