@@ -6,7 +6,7 @@ import { OAuth2Client, OAuth2Fetch } from '@badgateway/oauth2-client'
 import { oauthInterceptor } from '@oauth-interceptors/axios'
 import { clientCredentials as ourClientCredentials } from '@oauth-interceptors/core'
 import { oauthFetch } from '@oauth-interceptors/fetch'
-import { oauthHooks } from '@oauth-interceptors/ky'
+import { oauthOptions as kyOAuthOptions } from '@oauth-interceptors/ky'
 import { oauthOptions } from '@oauth-interceptors/ofetch'
 import axios, { type AxiosInstance, isAxiosError } from 'axios'
 import { createAuthRefresh } from 'axios-auth-refresh'
@@ -131,12 +131,12 @@ export const ours: ClientSpec[] = [
     name: '@oauth-interceptors/ky',
     ours: true,
     base: 'ky',
-    setup: 'ky.create({ prefixUrl, hooks: oauthHooks({ grant: clientCredentials(…), origins }) })',
+    setup: 'ky.create({ prefixUrl, ...oauthOptions({ grant: clientCredentials(…), origins }) })',
     create(env) {
       return viaKy(
         ky.create({
           prefixUrl: env.api,
-          hooks: oauthHooks({ grant: ourGrant(env), origins: env.api }),
+          ...kyOAuthOptions({ grant: ourGrant(env), origins: env.api }),
         }),
       )
     },

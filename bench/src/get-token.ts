@@ -3,12 +3,8 @@
  * the operation 1,000 times so the timer's own cost is spread thin.
  */
 import { OAuth2Client, OAuth2Fetch } from '@badgateway/oauth2-client'
-import {
-  clientCredentials,
-  createRequestPolicy,
-  createTokenManager,
-  type Token,
-} from '@oauth-interceptors/core'
+import { clientCredentials, createTokenManager, type Token } from '@oauth-interceptors/core'
+import { createRequestPolicy } from '@oauth-interceptors/core/adapter'
 import axios, { AxiosHeaders } from 'axios'
 import tokenProvider from 'axios-token-interceptor'
 import { Bench } from 'tinybench'
@@ -74,8 +70,10 @@ export async function runGetToken(options: { timeMs: number }): Promise<GetToken
   add("core: tokens.getToken({ scope: 'read' }) (cached; the call)", true, () => {
     for (let i = 0; i < INNER; i++) sink = manager.getToken({ scope: 'read' })
   })
-  add('core: await policy.authorize() (what adapters call per request)', true, async () => {
-    for (let i = 0; i < INNER; i++) sink = await singlePolicy.authorize()
+  add('core: await exchange.credentials() (what adapters call per request)', true, async () => {
+    for (let i = 0; i < INNER; i++) {
+      sink = await singlePolicy.exchange('https://api.example.test/data')?.credentials()
+    }
   })
   add('floor: await Promise.resolve(token)', false, async () => {
     const token: Promise<Token> = manager.getToken()

@@ -8,7 +8,7 @@ import { OAuth2Client, OAuth2Fetch } from '@badgateway/oauth2-client'
 import { oauthInterceptor } from '@oauth-interceptors/axios'
 import { clientCredentials, createTokenManager, type TokenManager } from '@oauth-interceptors/core'
 import { oauthFetch } from '@oauth-interceptors/fetch'
-import { oauthHooks } from '@oauth-interceptors/ky'
+import { oauthOptions as kyOAuthOptions } from '@oauth-interceptors/ky'
 import { oauthOptions } from '@oauth-interceptors/ofetch'
 import axios, { type AxiosAdapter, type AxiosInstance } from 'axios'
 import { createAuthRefresh } from 'axios-auth-refresh'
@@ -89,8 +89,7 @@ export const inProcessSpecs: InProcessSpec[] = [
     create() {
       const api = ky.create({
         prefixUrl: API,
-        fetch: apiFetch,
-        hooks: oauthHooks({ manager: manager(), origins: API }),
+        ...kyOAuthOptions({ manager: manager(), origins: API }, { fetch: apiFetch }),
       })
       return { send: () => api.get('data').text() }
     },

@@ -5,10 +5,13 @@ import { packageBuild } from '../../tsup.shared'
 // Both builds write to dist/ concurrently, so clean once here instead of per build.
 rmSync('dist', { recursive: true, force: true })
 
+// Two entries share one copy of every class (chunks), so `instanceof` holds across them.
+const build = { ...packageBuild, entry: ['src/index.ts', 'src/adapter.ts'], splitting: true }
+
 export default defineConfig([
-  { ...packageBuild, format: ['esm'] },
+  { ...build, format: ['esm'] },
   {
-    ...packageBuild,
+    ...build,
     format: ['cjs'],
     // p-memoize is ESM-only: bundle it (and what it imports) so that CommonJS users
     // such as NestJS apps can require() core. The ESM build keeps it as a dependency.

@@ -5,7 +5,7 @@ import {
   type OAuthInterceptorsError,
 } from '@oauth-interceptors/core'
 import { oauthFetch } from '@oauth-interceptors/fetch'
-import { oauthHooks } from '@oauth-interceptors/ky'
+import { oauthOptions as kyOAuthOptions } from '@oauth-interceptors/ky'
 import { oauthOptions } from '@oauth-interceptors/ofetch'
 import axios, { isAxiosError } from 'axios'
 import ky from 'ky'
@@ -55,11 +55,11 @@ const axiosCase: AdapterCase = {
 const kyCase: AdapterCase = {
   name: 'ky',
   create(config, baseUrl, headers = {}) {
-    // ky hooks cannot see prefixUrl, so the allowed origin is named (AuthConfig variants all take it).
+    // ky cannot show the adapter its prefixUrl, so the allowed origin is named (AuthConfig variants all take it).
     const api = ky.create({
       prefixUrl: baseUrl,
       headers,
-      hooks: oauthHooks(withOrigin(config, baseUrl)),
+      ...kyOAuthOptions(withOrigin(config, baseUrl)),
       retry: 0,
       throwHttpErrors: false,
     })

@@ -1,21 +1,25 @@
 import {
   type AuthConfig,
   ConfigError,
-  createRequestPolicy,
   createTokenManager,
-  isReplayableBody,
   type RequestPolicyOptions,
-  type Token,
   type TokenManager,
 } from '@oauth-interceptors/core'
 import {
+  createRequestPolicy,
+  type Exchange,
+  isReplayableBody,
+  type RequestPolicy,
+} from '@oauth-interceptors/core/adapter'
+import {
+  AxiosError,
   type AxiosInstance,
   type AxiosResponse,
   CanceledError,
   type InternalAxiosRequestConfig,
   isAxiosError,
 } from 'axios'
-import { dropHeadersOnLeave, holdRedirects, redirected } from './redirects'
+import { type Call, holdRedirects, keepOnlyAllowed, nextHop } from './redirects'
 
 declare module 'axios' {
   // Type parameters as axios declares them (their defaults are axios' own).
@@ -42,13 +46,10 @@ export interface OAuthInterceptor {
   attach(instance: AxiosInstance): () => void
 }
 
-// A string key, since axios before 1.19 drops symbol keys when it merges a config.
-const RETRIED = '_oauthRetried'
-type RetriedConfig = InternalAxiosRequestConfig & { [RETRIED]?: boolean }
-
 /**
  * OAuth 2.0 access tokens for axios: adds the token to requests for the allowed origins, and on
- * a rejected token (a 401 by default) refreshes once and retries the request once.
+ * a rejected token (a 401 by default) refreshes once and sends the request once more. The
+ * request's `timeout` and `signal` bound its wait for a token too, rejecting as axios does.
  * @param config a `TokenManager`, its options (`{ grant, ... }`) or `{ manager }`, plus the
  * request policy: `origins`, `header`, `scheme`, `headers`, `shouldRefresh`
  * @example
@@ -77,65 +78,69 @@ export function oauthInterceptor(config: AuthConfig): OAuthInterceptor {
         baseUrl: absolute(baseURL) ?? baseURL,
         client: 'the axios instance',
       })
-      // Every redirect follower drops `authorization` on another origin, but no other header.
-      const ownHeaders = policy.headerNames.some((name) => name !== 'authorization')
-      // The token each request carried, to report a 401 against (the stale-401 rule).
-      const sent = new WeakMap<InternalAxiosRequestConfig, Token>()
-
-      const request = instance.interceptors.request.use(async (config) => {
-        if (config.skipAuth || !policy.appliesTo(absolute(fullPath(config)) ?? '')) {
-          return config
-        }
-        if (ownHeaders) holdRedirects(config)
-        const { token, headers } = await policy.authorize(signalOf(config)).catch(canceled(config))
-        config.headers.set(headers)
-        sent.set(config, token)
-        config.beforeRedirect = dropHeadersOnLeave(policy, config.beforeRedirect)
+      const request = instance.interceptors.request.use(async (config: Call) => {
+        const exchange = config._oauthExchange ?? begin(policy, config)
+        if (!exchange) return config
+        const credentials = await exchange.credentials(config._oauthHop)
+        if (credentials) config.headers.set(credentials)
         return config
       })
-
-      const followed = (response: AxiosResponse | undefined) => {
-        const next = redirected(policy, response, (config) => absolute(instance.getUri(config)))
-        return next && instance.request(next)
-      }
-
-      const retried = (response: AxiosResponse | undefined) => {
-        const config: RetriedConfig | undefined = response?.config
-        const token = config && sent.get(config)
-        if (!response || !config || !token || config[RETRIED]) return
-        // A 401 from an origin the token was not sent to (after a redirect) says nothing about it.
-        const finalUrl = (response.request as { res?: { responseUrl?: string } })?.res?.responseUrl
-        if (finalUrl && !policy.appliesTo(finalUrl)) return
+      // The request sent once more: a redirect hop held back from the platform, or the retry.
+      const next = (response: AxiosResponse | undefined) => {
+        const config: Call | undefined = response?.config
+        const exchange = config?._oauthExchange
+        if (!response || !config || !exchange) return
+        const hop = nextHop(response, (config) => absolute(instance.getUri(config)))
+        if (hop) return instance.request(hop)
+        const landed = (response.request as { res?: { responseUrl?: string } })?.res?.responseUrl
+        if (landed) exchange.landed(landed)
         const headers = response.headers as { get(name: string): unknown }
-        if (!policy.shouldRefresh({ status: response.status, headers })) return
-        if (!isReplayableBody(config.data)) {
-          // The body is used up: surface the 401, but let the next request start with a new token.
-          policy.reject(token)
+        if (!exchange.retry({ status: response.status, headers }, isReplayableBody(config.data)))
           return
-        }
-        return policy
-          .reauthorize(token, signalOf(config))
-          .catch(canceled(config))
-          .then((fresh) => {
-            config.headers.set(fresh.headers)
-            const retry: RetriedConfig = { ...config, [RETRIED]: true }
-            return instance.request(retry)
-          })
+        const retry: Call = { ...(config._oauthFirst ?? config), _oauthHop: undefined }
+        return instance.request(retry)
       }
       const response = instance.interceptors.response.use(
-        (response) => followed(response) ?? retried(response) ?? response,
-        (error: unknown) => {
-          const response = isAxiosError(error) ? error.response : undefined
-          return followed(response) ?? retried(response) ?? Promise.reject(error)
-        },
+        (response) => next(response) ?? response,
+        (error: unknown) =>
+          next(isAxiosError(error) ? error.response : undefined) ?? Promise.reject(error),
       )
-
       return () => {
         instance.interceptors.request.eject(request)
         instance.interceptors.response.eject(response)
       }
     },
   }
+}
+
+/** Starts the exchange of a request the policy applies to, bounded as axios bounds it. */
+function begin(policy: RequestPolicy, config: Call): Exchange | undefined {
+  const url = absolute(fullPath(config))
+  const signal = config.signal
+  const exchange =
+    url &&
+    policy.exchange(url, {
+      skipAuth: config.skipAuth,
+      // axios accepts signal-like objects; only a real one can be listened to.
+      signal: typeof signal?.addEventListener === 'function' ? (signal as AbortSignal) : undefined,
+      timeout: config.timeout,
+      timeoutError: () => timeoutError(config),
+      abortError: () => new CanceledError(undefined, config),
+    })
+  if (!exchange) return undefined
+  config._oauthExchange = exchange
+  if (policy.followsRedirects) holdRedirects(config)
+  config.beforeRedirect = keepOnlyAllowed(exchange, config.beforeRedirect)
+  return exchange
+}
+
+/** The error axios rejects with when `timeout` passes. */
+function timeoutError(config: InternalAxiosRequestConfig): AxiosError {
+  const message = config.timeoutErrorMessage || `timeout of ${config.timeout}ms exceeded`
+  const code = config.transitional?.clarifyTimeoutError
+    ? AxiosError.ETIMEDOUT
+    : AxiosError.ECONNABORTED
+  return new AxiosError(message, code, config)
 }
 
 /** `url` made absolute (relative URLs against the page in a browser), or undefined. */
@@ -155,17 +160,4 @@ function fullPath({ baseURL, url = '', allowAbsoluteUrls }: InternalAxiosRequest
   const isAbsolute = /^([a-z][a-z\d+\-.]*:)?\/\//i.test(url)
   if (!baseURL || (isAbsolute && allowAbsoluteUrls !== false)) return url
   return url ? `${baseURL.replace(/\/+$/, '')}/${url.replace(/^\/+/, '')}` : baseURL
-}
-
-/** axios accepts signal-like objects; core needs one it can listen to. */
-function signalOf(config: InternalAxiosRequestConfig): AbortSignal | undefined {
-  const signal = config.signal
-  return typeof signal?.addEventListener === 'function' ? (signal as AbortSignal) : undefined
-}
-
-/** An abort while waiting for a token rejects as axios' own cancellation does. */
-function canceled(config: InternalAxiosRequestConfig) {
-  return (error: unknown): never => {
-    throw config.signal?.aborted ? new CanceledError(undefined, config) : error
-  }
 }

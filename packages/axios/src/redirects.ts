@@ -1,9 +1,5 @@
-import {
-  ConfigError,
-  isReplayableBody,
-  type RequestPolicy,
-  redirectHop,
-} from '@oauth-interceptors/core'
+import { ConfigError } from '@oauth-interceptors/core'
+import { type Exchange, isReplayableBody, redirectHop } from '@oauth-interceptors/core/adapter'
 import {
   AxiosHeaders,
   type AxiosRequestConfig,
@@ -12,25 +8,31 @@ import {
   type InternalAxiosRequestConfig,
 } from 'axios'
 
-// A string key, since axios before 1.19 drops symbol keys when it merges a config.
-/** Redirects followed so far, on a request whose redirects this adapter follows itself. */
-const HOPS = '_oauthRedirects'
-type FollowedConfig = InternalAxiosRequestConfig & { [HOPS]?: number }
+/**
+ * A request on its way through the pipeline. String keys, since axios before 1.19 drops symbol
+ * keys when it merges a config; the objects they hold pass the merge by reference.
+ */
+export type Call = InternalAxiosRequestConfig & {
+  _oauthExchange?: Exchange | undefined
+  /** The request as first sent, which a retry after a redirect chain starts from again. */
+  _oauthFirst?: Call | undefined
+  /** The URL of a redirect hop held back from the platform (see {@link holdRedirects}). */
+  _oauthHop?: string | undefined
+  /** How many such hops were followed. */
+  _oauthHops?: number | undefined
+}
 type BeforeRedirect = NonNullable<AxiosRequestConfig['beforeRedirect']>
 
 /**
  * follow-redirects (axios' redirect follower in Node) strips only `authorization` and `cookie`,
- * and only for another host: a custom token header or static headers would reach the new origin.
+ * and only for another host: the exchange decides which hops keep the policy's headers.
  */
-export function dropHeadersOnLeave(
-  policy: RequestPolicy,
-  next: BeforeRedirect | undefined,
-): BeforeRedirect {
+export function keepOnlyAllowed(exchange: Exchange, next?: BeforeRedirect): BeforeRedirect {
   return (options, responseDetails, requestDetails) => {
-    if (typeof options.href !== 'string' || !policy.appliesTo(options.href)) {
+    if (typeof options.href !== 'string' || !exchange.keeps(options.href)) {
       const headers: Record<string, unknown> = options.headers ?? {}
       for (const name of Object.keys(headers)) {
-        if (policy.headerNames.includes(name.toLowerCase())) delete headers[name]
+        if (exchange.policy.headerNames.includes(name.toLowerCase())) delete headers[name]
       }
     }
     next?.(options, responseDetails, requestDetails)
@@ -38,13 +40,11 @@ export function dropHeadersOnLeave(
 }
 
 /**
- * For a request with headers other than `authorization` (which every redirect follower drops
- * on another origin): outside the Node http adapter no `beforeRedirect` runs, so its redirects
- * must come back here ({@link redirected}) instead of being followed with those headers.
+ * Outside the Node http adapter no `beforeRedirect` runs: a request whose redirects the
+ * platform could leak its headers on comes back here as a 3xx ({@link nextHop}).
  * @throws ConfigError for the XMLHttpRequest adapter, whose redirects cannot be stopped
  */
-export function holdRedirects(config: FollowedConfig): void {
-  if (config[HOPS] !== undefined) return
+export function holdRedirects(config: Call): void {
   let name: string | undefined
   try {
     const adapter = getAdapter(config.adapter, config) as { adapterName?: string; name: string }
@@ -65,55 +65,37 @@ export function holdRedirects(config: FollowedConfig): void {
   if (config.maxRedirects === 0 || (redirect !== undefined && redirect !== 'follow')) return
   // axios' fetch adapter (and a custom one that reads fetchOptions) returns the 3xx instead.
   config.fetchOptions = { ...config.fetchOptions, redirect: 'manual' }
-  config[HOPS] = 0
+  config._oauthHops = 0
 }
 
 /**
- * The request that follows `response` when it is a redirect of a request from
- * {@link holdRedirects} (core's `redirectHop`): without the policy's headers, which the request
- * interceptor adds again only for an allowed origin. Undefined when there is nothing to follow.
+ * The request that follows `response` when it is a held redirect (core's `redirectHop`):
+ * without the policy's headers, which the request interceptor adds again as the exchange allows.
  */
-export function redirected(
-  policy: RequestPolicy,
-  response: AxiosResponse | undefined,
+export function nextHop(
+  response: AxiosResponse,
   urlOf: (config: InternalAxiosRequestConfig) => string | undefined,
-): AxiosRequestConfig | undefined {
-  const config: FollowedConfig | undefined = response?.config
-  const hops = config?.[HOPS]
+): Call | undefined {
+  const config: Call = response.config
+  const hops = config._oauthHops
   // Most responses are not held redirects: decide that before computing any URL.
-  if (!response || !config || hops === undefined || response.status < 300 || response.status > 399)
-    return
+  if (hops === undefined || response.status < 300 || response.status > 399) return
   const url = urlOf(config)
-  if (!url) return
-  if (hops >= (config.maxRedirects ?? Number.POSITIVE_INFINITY)) return
+  if (!url || hops >= (config.maxRedirects ?? Number.POSITIVE_INFINITY)) return
   const location: unknown = AxiosHeaders.from(response.headers as AxiosHeaders).get('location')
   const hop = redirectHop({
-    url,
-    method: config.method ?? 'get',
-    headers: new Headers(
-      Object.entries(config.headers.toJSON(true)).map(([name, value]): [string, string] => [
-        name,
-        String(value),
-      ]),
-    ),
-    replayableBody: isReplayableBody(config.data),
-    hops,
-    status: response.status,
-    location: typeof location === 'string' ? location : undefined,
-    policy,
-    onFailure: 'stop',
+    ...{ url, method: config.method ?? 'get', replayableBody: isReplayableBody(config.data) },
+    headers: new Headers(Object.entries(config.headers.toJSON(true)) as [string, string][]),
+    ...{ hops, status: response.status, policy: config._oauthExchange?.policy },
+    ...{ location: typeof location === 'string' ? location : undefined, onFailure: 'stop' },
   })
   if (!hop) return
-  const next: AxiosRequestConfig & { [HOPS]: number } = {
+  return {
     ...config,
     // The Location is the whole URL: no base URL or params are added to it again.
-    url: hop.url.href,
-    allowAbsoluteUrls: true,
-    params: {},
-    method: hop.method,
+    ...{ url: hop.url.href, allowAbsoluteUrls: true, params: {}, method: hop.method },
     data: hop.dropBody ? undefined : config.data,
     headers: new AxiosHeaders(Object.fromEntries(hop.headers)),
-    [HOPS]: hops + 1,
+    ...{ _oauthHop: hop.url.href, _oauthHops: hops + 1, _oauthFirst: config._oauthFirst ?? config },
   }
-  return next
 }

@@ -28,15 +28,8 @@ export {
   refreshTokenGrant,
 } from './grants'
 export { MemoryTokenStore } from './memory-store'
-export type { Redirect, RedirectHop } from './redirect'
-export { isReplayableBody, redirectHop } from './redirect'
-export type {
-  AuthConfig,
-  Authorization,
-  RequestPolicyOptions,
-  ResponseLike,
-} from './request-policy'
-export { createRequestPolicy, isTokenRejected, RequestPolicy } from './request-policy'
+export type { AuthConfig, RequestPolicyOptions, ResponseLike } from './pipeline/policy'
+export { isTokenRejected } from './pipeline/policy'
 export type { FetchLike, RetryOptions } from './token-endpoint'
 export type { GetTokenOptions, TokenManagerOptions } from './token-manager'
 export { createTokenManager, TokenManager } from './token-manager'

@@ -1,5 +1,3 @@
-export { isReplayableBody } from '@oauth-interceptors/core'
+export type { FetchFunction } from '@oauth-interceptors/core/adapter'
 export type { OAuthFetch, OAuthFetchOptions, OAuthRequestInit } from './oauth-fetch'
 export { oauthFetch } from './oauth-fetch'
-export type { FetchFunction } from './redirects'
-export { fetchFollowingRedirects } from './redirects'

@@ -1,11 +1,9 @@
+import { type AuthConfig, ConfigError } from '@oauth-interceptors/core'
 import {
-  type AuthConfig,
-  type Authorization,
-  ConfigError,
   createRequestPolicy,
-  isReplayableBody,
-} from '@oauth-interceptors/core'
-import { type FetchFunction, fetchFollowingRedirects, requestOf, requestUrl } from './redirects'
+  type FetchFunction,
+  fetchWithCredentials,
+} from '@oauth-interceptors/core/adapter'
 
 /** fetch's `RequestInit`, plus the per-request switch of {@link oauthFetch}. */
 export interface OAuthRequestInit extends RequestInit {
@@ -40,9 +38,9 @@ export interface OAuthFetchOptions {
 /**
  * Wraps fetch so requests to the allowed origins carry an OAuth access token. The token comes
  * from core on every request; a rejected one (any 401 by default) is refreshed once and the
- * request sent once more. With a custom `header`, static `headers` or several `origins`,
- * redirects are followed here so that no token or static header reaches an origin outside
- * `origins`; otherwise fetch follows them (dropping `Authorization` on another origin).
+ * request sent once more. Redirects follow the redirect rule: credentials go only to allowed
+ * origins, and never again in a chain once it has passed an origin that is not allowed. The
+ * request's `signal` (e.g. `AbortSignal.timeout(ms)`) also bounds its wait for a token.
  * @example
  * const authedFetch = oauthFetch({
  *   grant: clientCredentials({ tokenUrl, clientId, clientSecret }),
@@ -60,46 +58,10 @@ export function oauthFetch(config: AuthConfig, options: OAuthFetchOptions = {}):
       'Pass fetch: a function with the signature of fetch.',
     )
   }
-  // Follow redirects here only when fetch's own following could leak or lose the token (see
-  // policy.followsRedirects): in browsers a manual redirect is opaque.
-  const manual = policy.followsRedirects
-  return async (input, init) => {
+  return (input, init) => {
     const fetch = options.fetch ?? globalThis.fetch
-    const { skipAuth = false, ...requestInit }: OAuthRequestInit = init ?? {}
-    const url = requestUrl(input)
-    if (skipAuth || url === undefined || !policy.appliesTo(url)) return fetch(input, requestInit)
-
-    const request = requestOf(input)
-    const signal =
-      (requestInit.signal !== undefined ? requestInit.signal : request?.signal) ?? undefined
-    // A Request's body is a stream from outside, whatever it was made from: send it only once.
-    const body = requestInit.body !== undefined ? requestInit.body : request?.body
-    let signed = false
-    // Every hop starts without the policy's headers; they go back only where the policy applies.
-    const sign = (auth: Authorization) => (hop: URL, headers: Headers) => {
-      signed = policy.appliesTo(hop)
-      if (signed) for (const [name, value] of Object.entries(auth.headers)) headers.set(name, value)
-    }
-    const send = async (auth: Authorization) => {
-      if (manual) return fetchFollowingRedirects(fetch, input, requestInit, sign(auth), policy)
-      const headers = new Headers(requestInit.headers ?? request?.headers)
-      for (const [name, value] of Object.entries(auth.headers)) headers.set(name, value)
-      const response = await fetch(input, { ...requestInit, headers })
-      // fetch sent the token to the last hop only if that stayed on the (single) allowed origin.
-      signed = !response.redirected || policy.appliesTo(response.url)
-      return response
-    }
-
-    const auth = await policy.authorize(signal)
-    const response = await send(auth)
-    // Only a token we sent can have been rejected (a redirect may have ended elsewhere).
-    if (!signed || !policy.shouldRefresh(response)) return response
-    if (!isReplayableBody(body)) {
-      // The body is used up: surface the 401, but let the next request start with a new token.
-      policy.reject(auth.token)
-      return response
-    }
-    await response.body?.cancel().catch(() => undefined)
-    return send(await policy.reauthorize(auth.token, signal))
+    if (init?.skipAuth === undefined) return fetchWithCredentials(policy, fetch, input, init)
+    const { skipAuth, ...requestInit } = init
+    return fetchWithCredentials(policy, fetch, input, requestInit, { skipAuth })
   }
 }

@@ -1,5 +1,6 @@
+import { isReplayableBody } from '@oauth-interceptors/core/adapter'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { isReplayableBody, oauthFetch } from '../src/index'
+import { oauthFetch } from '../src/index'
 import { type AuthServers, managerFor, startAuthServers } from './servers'
 
 let servers: AuthServers

@@ -1,2 +1,2 @@
-export type { AfterResponseHook, BeforeRequestHook, OAuthHooks, OAuthHooksOptions } from './hooks'
-export { oauthHooks } from './hooks'
+export type { OAuthKyInstanceOptions, OAuthKyOptions } from './oauth-options'
+export { oauthOptions } from './oauth-options'

@@ -1,6 +1,5 @@
-import ky, { type Hooks, HTTPError, TimeoutError } from 'ky'
-import { expectTypeOf } from 'vitest'
-import type { OAuthHooks } from '../src/index'
+import ky, { HTTPError, type Options, TimeoutError } from 'ky'
+import type { OAuthKyInstanceOptions } from '../src/index'
 import { describeOAuthHooks, type KyUnderTest } from './suite'
 
 describeOAuthHooks('ky 1 (1.9)', {
@@ -8,8 +7,7 @@ describeOAuthHooks('ky 1 (1.9)', {
   HTTPError,
   TimeoutError,
   prefixOption: 'prefixUrl',
-  hasForcedRetry: false,
 })
 
-// Type-checked by tsconfig.test.json: the hooks fit this ky's own hook types.
-expectTypeOf<OAuthHooks>().toExtend<Hooks>()
+// Type-checked by tsconfig.test.json: the options fit this ky's own option types.
+export const fits = (options: OAuthKyInstanceOptions): Options => options

@@ -1,13 +1,13 @@
 // The README's example, type-checked by tsconfig.test.json (not run: it calls a real API).
 import { clientCredentials } from '@oauth-interceptors/core'
-import { oauthHooks } from '@oauth-interceptors/ky'
+import { oauthOptions } from '@oauth-interceptors/ky'
 import ky from 'ky'
 
 const API = 'https://api.example.com'
 
 export const api = ky.create({
   prefixUrl: API,
-  hooks: oauthHooks(
+  ...oauthOptions(
     {
       grant: clientCredentials({
         tokenUrl: 'https://auth.example.com/oauth/token',
@@ -15,7 +15,7 @@ export const api = ky.create({
         clientSecret: process.env.CLIENT_SECRET ?? '',
       }),
     },
-    { prefixUrl: API }, // ky hooks cannot see the instance's prefixUrl: its origin gets the token
+    { prefixUrl: API }, // ky cannot show the adapter its prefixUrl: its origin gets the token
   ),
 })
 

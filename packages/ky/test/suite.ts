@@ -5,7 +5,7 @@ import {
   type TokenManager,
 } from '@oauth-interceptors/core'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { oauthHooks } from '../src/index'
+import { oauthOptions } from '../src/index'
 import { startOAuthWorld } from './servers'
 
 type Options = Record<string, unknown>
@@ -18,8 +18,6 @@ export interface KyUnderTest {
   TimeoutError: abstract new (...args: never[]) => Error
   /** The option that prefixes relative URLs: `prefixUrl` in ky 1, `prefix` in ky 2. */
   prefixOption: 'prefixUrl' | 'prefix'
-  /** ky ≥ 1.14 and 2 re-send inside the call with `ky.retry()`, which needs `retry.limit` ≥ 1. */
-  hasForcedRetry: boolean
 }
 
 /** The behaviour every version of ky must show; called once per ky version. */
@@ -44,7 +42,7 @@ export function describeOAuthHooks(name: string, ky: KyUnderTest): void {
     const client = (config: Options = {}, kyOptions: Options = {}) =>
       ky.create({
         [ky.prefixOption]: world.api.origin,
-        hooks: oauthHooks({ manager, origins: world.api.origin, ...config }),
+        ...oauthOptions({ manager, origins: world.api.origin, ...config }),
         ...kyOptions,
       })
     const range = (n: number) => Array.from({ length: n }, (_, i) => i)
@@ -248,29 +246,48 @@ export function describeOAuthHooks(name: string, ky: KyUnderTest): void {
         expect(world.api.seen[1]?.headers.authorization).toBe('Bearer at-2')
       })
 
-      it(
-        ky.hasForcedRetry
-          ? 'with retry: 0 surfaces the 401 (ky.retry needs a retry left) and drops the token'
-          : 'with retry: 0 still refreshes and re-sends once',
-        async () => {
-          const api = client({}, { retry: 0 })
-          await api('warm-up')
-          world.revokeAll()
-          world.reset()
-          const sent = await api('me').then(
-            (response) => response.status,
-            (error: unknown) => error,
-          )
-          if (ky.hasForcedRetry) {
-            expect(sent).toBeInstanceOf(ky.HTTPError)
-            expect(world.api.seen).toHaveLength(1)
-            expect((await api('again')).status).toBe(200)
-          } else {
-            expect(sent).toBe(200)
-          }
-          expect(world.tokens.seen).toHaveLength(1)
-        },
-      )
+      it("with retry: 0 still refreshes and re-sends once: the auth retry is not ky's", async () => {
+        const api = client({}, { retry: 0 })
+        await api('warm-up')
+        world.revokeAll()
+        world.reset()
+        expect((await api('me')).status).toBe(200)
+        expect(world.api.seen.map((r) => r.headers.authorization)).toEqual([
+          'Bearer at-1',
+          'Bearer at-2',
+        ])
+        expect(world.tokens.seen).toHaveLength(1)
+      })
+    })
+
+    describe("token-endpoint failures under ky's default retry", () => {
+      const failing = (reply: () => [number, unknown]) => {
+        world.tokens.handle(reply)
+        manager = createTokenManager({
+          grant: clientCredentials({
+            tokenUrl: world.tokenUrl,
+            clientId: 'svc',
+            clientSecret: 'wrong',
+          }),
+          retry: { retries: 2, minDelay: 1, maxDelay: 5 },
+        })
+      }
+
+      it('a wrong secret makes exactly one token request and rejects with the OAuthError', async () => {
+        failing(() => [401, { error: 'invalid_client' }])
+        await expect(client()('me')).rejects.toMatchObject({
+          name: 'OAuthError',
+          code: 'invalid_client',
+        })
+        expect(world.tokens.seen).toHaveLength(1)
+        expect(world.api.seen).toHaveLength(0)
+      })
+
+      it("an endpoint that always answers 500 makes core's 3 attempts, not 3 × ky's", async () => {
+        failing(() => [500, {}])
+        await expect(client()('me')).rejects.toMatchObject({ code: 'http_error', status: 500 })
+        expect(world.tokens.seen).toHaveLength(3)
+      })
     })
 
     describe('redirects', () => {
@@ -353,6 +370,15 @@ export function describeOAuthHooks(name: string, ky: KyUnderTest): void {
     })
 
     describe('abort and timeout', () => {
+      it("ky's timeout bounds the wait for a token and rejects with ky's TimeoutError", async () => {
+        world.tokens.handle(() => new Promise<void>(() => {}))
+        const started = Date.now()
+        await expect(client({}, { timeout: 100 })('me')).rejects.toBeInstanceOf(ky.TimeoutError)
+        expect(Date.now() - started).toBeLessThan(2_000)
+        expect(world.tokens.seen).toHaveLength(1)
+        expect(world.api.seen).toHaveLength(0)
+      })
+
       it("ky's timeout still applies to a request that carries the token", async () => {
         world.api.handle(() => new Promise<void>(() => {}))
         await expect(client({}, { timeout: 50, retry: 0 })('slow')).rejects.toBeInstanceOf(
@@ -388,25 +414,28 @@ export function describeOAuthHooks(name: string, ky: KyUnderTest): void {
     it.each([
       ['the instance prefix option', ky.prefixOption],
       ["ky 2's baseUrl", 'baseUrl'],
-    ] as const)('takes the default origins from %s passed to oauthHooks', async (_name, option) => {
-      const api = ky.create({
-        [ky.prefixOption]: world.api.origin,
-        hooks: oauthHooks({ manager }, { [option]: `${world.api.origin}/v1/` }),
-      })
-      const elsewhere = ky.create({
-        [ky.prefixOption]: '',
-        hooks: oauthHooks({ manager }, { [option]: world.api.origin }),
-      })
-      expect((await api('me')).status).toBe(200)
-      expect((await elsewhere(`${world.other.origin}/x`)).status).toBe(200)
-      expect(world.api.seen[0]?.headers.authorization).toBe('Bearer at-1')
-      expect(world.other.seen[0]?.headers.authorization).toBeUndefined()
-      expect(world.tokens.seen).toHaveLength(1)
-    })
+    ] as const)(
+      'takes the default origins from %s passed to oauthOptions',
+      async (_name, option) => {
+        const api = ky.create({
+          [ky.prefixOption]: world.api.origin,
+          ...oauthOptions({ manager }, { [option]: `${world.api.origin}/v1/` }),
+        })
+        const elsewhere = ky.create({
+          [ky.prefixOption]: '',
+          ...oauthOptions({ manager }, { [option]: world.api.origin }),
+        })
+        expect((await api('me')).status).toBe(200)
+        expect((await elsewhere(`${world.other.origin}/x`)).status).toBe(200)
+        expect(world.api.seen[0]?.headers.authorization).toBe('Bearer at-1')
+        expect(world.other.seen[0]?.headers.authorization).toBeUndefined()
+        expect(world.tokens.seen).toHaveLength(1)
+      },
+    )
 
     it('resolves a relative ky 2 prefix against baseUrl for the default origins', async () => {
-      const hooks = oauthHooks({ manager }, { prefix: '/api', baseUrl: world.api.origin })
-      const api = ky.create({ [ky.prefixOption]: world.api.origin, hooks })
+      const auth = oauthOptions({ manager }, { prefix: '/api', baseUrl: world.api.origin })
+      const api = ky.create({ [ky.prefixOption]: world.api.origin, ...auth })
       await api('me')
       expect(world.api.seen[0]?.headers.authorization).toBe('Bearer at-1')
     })
@@ -414,7 +443,7 @@ export function describeOAuthHooks(name: string, ky: KyUnderTest): void {
     it('fails at setup with an error that explains origins when none is given', () => {
       const error = (() => {
         try {
-          oauthHooks({ manager })
+          oauthOptions({ manager })
         } catch (caught) {
           return caught
         }

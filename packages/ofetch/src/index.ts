@@ -1,2 +1,2 @@
-export type { OAuthFetchOptions } from './oauth-options'
+export type { OAuthOfetchOptions } from './oauth-options'
 export { oauthOptions } from './oauth-options'

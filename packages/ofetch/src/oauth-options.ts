@@ -1,14 +1,18 @@
+import type { AuthConfig } from '@oauth-interceptors/core'
 import {
-  type AuthConfig,
+  completeExchange,
   createRequestPolicy,
+  type Exchange,
   isReplayableBody,
-  redirectHop,
-  type Token,
-} from '@oauth-interceptors/core'
+  type Outgoing,
+} from '@oauth-interceptors/core/adapter'
 import {
+  createFetchError,
+  type FetchContext,
   type FetchHooks,
   type FetchOptions,
   type FetchRequest,
+  type FetchResponse,
   type ResponseType as FetchResponseType,
   ofetch,
 } from 'ofetch'
@@ -23,7 +27,6 @@ declare module 'ofetch' {
 }
 
 type HookList<K extends keyof FetchHooks> = Extract<NonNullable<FetchHooks[K]>, readonly unknown[]>
-type ResponseContext = Parameters<HookList<'onResponse'>[number]>[0]
 
 /**
  * ofetch options with the adapter's hooks, as arrays so more hooks can be spread in.
@@ -31,29 +34,25 @@ type ResponseContext = Parameters<HookList<'onResponse'>[number]>[0]
  * const auth = oauthOptions(cfg, { baseURL })
  * await ofetch.create(auth)('/orders', { onRequest: [...auth.onRequest, logRequest] })
  */
-export interface OAuthFetchOptions extends FetchOptions {
+export interface OAuthOfetchOptions extends FetchOptions {
   onRequest: HookList<'onRequest'>
   onResponse: HookList<'onResponse'>
 }
 
-/** One `ofetch()` call; ofetch copies its options into each retry, so this rides along. */
+/** One `ofetch()` call; ofetch copies its options into each of its retries, so this rides along. */
 interface Call {
-  /** The caller's own `redirect` and `signal` (the latter before ofetch adds its timeout). */
+  exchange: Exchange | undefined
+  /** The caller's own `redirect` and `signal` (the latter before ofetch adds its timeout's). */
   redirect: RequestRedirect | undefined
   signal: AbortSignal | undefined
-  retried: boolean
-  /** Caller's retry settings, put back on the auth retry so it keeps its own retry rules. */
-  restore: object | undefined
 }
 
 const CALL = Symbol('oauth-interceptors call')
-/** The token each call's current attempt carries, to report a 401 against. Kept out of the
- * options, which FetchError exposes, so a logged error shows no refresh token. */
-const tokens = new WeakMap<Call, Token>()
 
 /**
  * ofetch options that add the token to requests for allowed origins and, when a response
- * means the token was rejected, refresh it once and retry the request once.
+ * means the token was rejected, refresh it once and send the request once more. ofetch's
+ * `timeout` and `signal` bound the wait for a token too; redirects follow the redirect rule.
  *
  * ofetch's `create()` does not show its `baseURL` to these hooks: pass it in `options` (or
  * set `origins` in `cfg`), else this throws core's `ConfigError` explaining `origins`.
@@ -69,97 +68,80 @@ const tokens = new WeakMap<Call, Token>()
  * await api('/orders')
  * await api('/health', { skipAuth: true })
  */
-export function oauthOptions(cfg: AuthConfig, options: FetchOptions = {}): OAuthFetchOptions {
+export function oauthOptions(cfg: AuthConfig, options: FetchOptions = {}): OAuthOfetchOptions {
   const baseUrl = resolve(options.baseURL ?? '', undefined)?.href ?? options.baseURL
   const policy = createRequestPolicy(cfg, { baseUrl, client: 'ofetch' })
-  const followsRedirects = policy.followsRedirects
 
-  const authorize: HookList<'onRequest'>[number] = async ({ request, options }) => {
+  const authorize = async (context: FetchContext) => {
+    const { request, options } = context
     const carrier = options as { [CALL]?: Call }
+    // ofetch's own retries reuse the first attempt's spent timeout signal: give back the caller's.
+    if (carrier[CALL]) Object.assign(options, { signal: carrier[CALL].signal })
+    const url = carrier[CALL] ? undefined : resolve(request, options.baseURL)
+    const fail = (error: unknown) => createFetchError({ ...context, error: error as Error })
     carrier[CALL] ??= {
+      exchange:
+        url &&
+        policy.exchange(url, {
+          skipAuth: options.skipAuth,
+          signal: options.signal,
+          timeout: options.timeout,
+          timeoutError: () => fail(timeoutError()),
+          abortError: fail,
+        }),
       redirect: options.redirect,
       signal: options.signal ?? undefined,
-      retried: false,
-      restore: undefined,
     }
-    const call = carrier[CALL]
-    Object.assign(options, call.restore, { redirect: call.redirect })
-    call.restore = undefined
-    tokens.delete(call)
-    const url = resolve(request, options.baseURL)
-    if (options.skipAuth || !url || !policy.appliesTo(url)) return
-    const { token, headers } = await policy.authorize(call.signal)
+    const { exchange, redirect } = carrier[CALL]
+    const credentials = await exchange?.credentials()
+    if (!credentials) return
     // A hook before ours may have swapped in a plain object; ofetch converts it only later.
     if (typeof options.headers?.set !== 'function') options.headers = new Headers(options.headers)
-    for (const [name, value] of Object.entries(headers)) options.headers.set(name, value)
-    tokens.set(call, token)
-    // fetch strips only Authorization on a cross-origin redirect: follow ourselves to strip ours.
-    if (followsRedirects && (call.redirect ?? 'follow') === 'follow') options.redirect = 'manual'
+    for (const name in credentials) options.headers.set(name, credentials[name] as string)
+    if (policy.followsRedirects && (redirect ?? 'follow') === 'follow') options.redirect = 'manual'
   }
 
-  /** Follows the redirects of a request switched to `manual`; false once our headers are dropped. */
-  const follow = async (context: ResponseContext, call: Call, token: Token, from: URL) => {
+  const complete = async (context: FetchContext & { response: FetchResponse<unknown> }) => {
     const { onRequest, onRequestError, onResponse, onResponseError, baseURL, ...rest } =
       context.options
-    let { method = 'GET', body } = rest
-    let [url, headers, authorized] = [from, new Headers(rest.headers), true]
-    for (let hops = 0; ; hops++) {
-      const { status, headers: received } = context.response
-      const hop = redirectHop({
-        ...{ url, method, headers, replayableBody: isReplayableBody(body), hops, status },
-        ...{ location: received.get('location'), policy, onFailure: 'stop' },
-      })
-      if (!hop) return authorized
-      // Once a hop left the allowed origins, the token stays off for the rest of the chain.
-      authorized &&= hop.authorized
-      if (authorized)
-        for (const [name, value] of Object.entries(policy.headersFor(token)))
-          hop.headers.set(name, value)
-      ;({ url, method, headers } = hop)
-      if (hop.dropBody) body = undefined
-      context.response = await ofetch.raw(url.href, {
-        ...rest,
-        ...{ method, body, headers, signal: call.signal ?? null, redirect: 'manual' },
-        ...{ retry: false, ignoreResponseError: true },
-      })
-    }
-  }
-
-  const refresh: HookList<'onResponse'>[number] = async (context) => {
-    const { options } = context
-    const call = (options as { [CALL]?: Call })[CALL]
-    const from = resolve(context.request, undefined)
-    const token = call && tokens.get(call)
-    if (!call || !token || !from) return
-    const authorized =
-      options.redirect === 'manual' && call.redirect !== 'manual'
-        ? await follow(context, call, token, from)
-        : // fetch followed any redirect itself, and kept only Authorization, within the origin.
-          !context.response.redirected || policy.appliesTo(context.response.url)
-    const { response } = context
-    if (call.retried || !authorized || response.status < 400 || response.status >= 600) return
-    if (!policy.shouldRefresh(response)) return
+    const call = (context.options as { [CALL]?: Call })[CALL]
+    const url = resolve(context.request, undefined)
+    if (!call?.exchange || !url) return
+    const { method = 'GET', body, headers } = rest
     // A Request input's body is a stream, used up by the first send.
-    if (!isReplayableBody((context.request as { body?: unknown }).body ?? options.body)) {
-      // No retry with a consumed body, but the next request should not carry this token again.
-      policy.reject(token)
-      return
+    const source = (context.request as { body?: unknown }).body ?? body
+    const start = {
+      url,
+      method,
+      headers: new Headers(headers),
+      body,
+      replayable: isReplayableBody(source),
     }
-    call.retried = true
-    await policy.reauthorize(token, call.signal)
-    const { retry, retryStatusCodes, retryDelay, ignoreResponseError } = options
-    call.restore = { retry, retryStatusCodes, retryDelay, ignoreResponseError, signal: call.signal }
-    // ofetch cannot replace a response from a hook, but it retries after this on these settings;
-    // the retry re-runs `authorize`, which reads the fresh token from core.
-    Object.assign(options, { retry: 1, retryStatusCodes: [response.status], retryDelay: 0 })
-    options.ignoreResponseError = false
+    context.response = await completeExchange(call.exchange, start, context.response, {
+      followsRedirects: rest.redirect === 'manual' && call.redirect !== 'manual',
+      landedAt: (response) => (response.redirected ? response.url : undefined),
+      onFailure: 'stop',
+      send: (next: Outgoing) =>
+        ofetch.raw(next.url.href, {
+          ...rest,
+          ...{ method: next.method, body: next.body as BodyInit, headers: next.headers },
+          ...{ signal: call.signal ?? null, retry: false, ignoreResponseError: true },
+        }),
+    })
   }
 
   return {
     ...options,
     onRequest: [...list(options.onRequest), authorize],
-    onResponse: [refresh, ...list(options.onResponse)],
+    onResponse: [complete, ...list(options.onResponse)],
   }
+}
+
+/** The error ofetch puts under its FetchError when its `timeout` passes. */
+function timeoutError(): Error {
+  const error = new Error('[TimeoutError]: The operation was aborted due to timeout')
+  error.name = 'TimeoutError'
+  return Object.assign(error, { code: 23 })
 }
 
 /** The absolute URL ofetch will fetch, resolved the way it does (ufo's `withBase`). */

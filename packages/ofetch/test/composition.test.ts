@@ -43,12 +43,9 @@ describe('composing with your own ofetch options and hooks', () => {
       'onRequest a: null',
       'onRequest b',
       'onResponse 200',
-      // The rejected attempt, then the retry: your hooks see both, as with ofetch's own retries.
+      // The rejected attempt is sent once more inside our hook: yours see the call once, and
+      // its outcome, as with a request that needed no new token.
       'onRequest a: null',
-      'onRequest b',
-      'onResponse 401',
-      'onResponseError 401',
-      'onRequest a: Bearer at-1',
       'onRequest b',
       'onResponse 200',
     ])

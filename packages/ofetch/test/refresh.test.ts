@@ -221,11 +221,12 @@ describe('timeouts and abort signals', () => {
     expect(error.cause).toMatchObject({ name: 'AbortError' })
   })
 
-  it('an aborted signal also stops waiting for the token', async () => {
+  it('an aborted signal also stops waiting for the token, rejecting as ofetch rejects an abort', async () => {
     const controller = new AbortController()
     controller.abort()
     await expect(client()('/data', { signal: controller.signal })).rejects.toMatchObject({
-      name: 'AbortError',
+      name: 'FetchError',
+      cause: { name: 'AbortError' },
     })
     expect(servers.api.apiRequests()).toHaveLength(0)
   })

@@ -2,7 +2,7 @@ import { oauthInterceptor } from '@oauth-interceptors/axios'
 import { clientCredentials, type TokenManagerOptions } from '@oauth-interceptors/core'
 import { basicCredentials, type DemoClient } from '@oauth-interceptors/demo-servers'
 import { oauthFetch } from '@oauth-interceptors/fetch'
-import { oauthHooks } from '@oauth-interceptors/ky'
+import { oauthOptions as kyOAuthOptions } from '@oauth-interceptors/ky'
 import { oauthOptions } from '@oauth-interceptors/ofetch'
 import axios, { isAxiosError } from 'axios'
 import ky from 'ky'
@@ -53,7 +53,7 @@ export function kyClient(setup: Setup): Call {
   const api = ky.create({
     prefixUrl: setup.apiUrl,
     headers: { 'x-demo-client': setup.name },
-    hooks: oauthHooks({ ...managerOptions(setup), origins: setup.apiUrl }),
+    ...kyOAuthOptions({ ...managerOptions(setup), origins: setup.apiUrl }),
     throwHttpErrors: false,
     retry: 0,
   })

@@ -1,5 +1,5 @@
 import { clientCredentials, type TokenEvent } from '@oauth-interceptors/core'
-import { oauthHooks } from '@oauth-interceptors/ky'
+import { oauthOptions } from '@oauth-interceptors/ky'
 import ky from 'ky'
 
 export interface ApiConfig {
@@ -17,7 +17,7 @@ export function createApi(config: ApiConfig) {
   return ky.create({
     prefixUrl: config.apiUrl,
     timeout: 10_000,
-    hooks: oauthHooks({
+    ...oauthOptions({
       grant: clientCredentials({
         tokenUrl: config.tokenUrl,
         clientId: config.clientId,
@@ -25,7 +25,7 @@ export function createApi(config: ApiConfig) {
         ...(config.resource && { resource: config.resource }),
       }),
       ...(config.onEvent && { onEvent: config.onEvent }),
-      // ky's hooks cannot see prefixUrl, so name the origin the token belongs to.
+      // ky cannot show the adapter its prefixUrl, so name the origin the token belongs to.
       origins: config.apiUrl,
     }),
   })

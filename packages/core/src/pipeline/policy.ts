@@ -1,6 +1,7 @@
-import { ConfigError } from './errors'
-import { createTokenManager, type TokenManager, type TokenManagerOptions } from './token-manager'
-import type { Token } from './types'
+import { ConfigError } from '../errors'
+import { createTokenManager, type TokenManager, type TokenManagerOptions } from '../token-manager'
+import type { Token } from '../types'
+import { Exchange, type ExchangeOptions } from './exchange'
 
 /** A response as every client exposes it: a status and headers with `get`. */
 export interface ResponseLike {
@@ -38,12 +39,6 @@ export type AuthConfig =
   | TokenManager
   | (TokenManagerOptions & RequestPolicyOptions)
   | (RequestPolicyOptions & { manager: TokenManager })
-
-/** The headers to add to one request, and the token they carry (to report a 401 against). */
-export interface Authorization {
-  token: Token
-  headers: Record<string, string>
-}
 
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 
@@ -162,19 +157,13 @@ export class RequestPolicy {
     return this.#origins === '*' || this.#origins.has(parsed.origin)
   }
 
-  /** The current token and the headers that carry it. */
-  async authorize(signal?: AbortSignal): Promise<Authorization> {
-    const token = await this.manager.getToken(signal ? { signal } : undefined)
-    return { token, headers: this.headersFor(token) }
-  }
-
   /**
-   * After `token` was rejected: drops it if still current (the stale-401 rule: a token
-   * already replaced starts no refresh) and returns the headers to retry with.
+   * Starts one request through the pipeline, or returns `undefined` when it gets no
+   * credentials at all (`skipAuth`, another origin, a token endpoint): send it as it is then.
    */
-  reauthorize(token: Token, signal?: AbortSignal): Promise<Authorization> {
-    this.reject(token)
-    return this.authorize(signal)
+  exchange(url: string | URL, options: ExchangeOptions = {}): Exchange | undefined {
+    if (options.skipAuth === true || !this.appliesTo(url)) return undefined
+    return new Exchange(this, options)
   }
 
   /**
@@ -182,8 +171,6 @@ export class RequestPolicy {
    * its body was a one-shot stream: drops the token if still current, so the next request
    * starts with a fresh one instead of sending it again. A token already replaced is left alone
    * (the stale-401 rule).
-   * @example
-   * if (policy.shouldRefresh(response) && !isReplayableBody(body)) policy.reject(auth.token)
    */
   reject(token: Token): void {
     this.manager.invalidate(token.accessToken)

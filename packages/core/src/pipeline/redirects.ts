@@ -1,4 +1,5 @@
-import type { RequestPolicy } from './request-policy'
+import type { Exchange } from './exchange'
+import type { RequestPolicy, ResponseLike } from './policy'
 
 /** The statuses fetch follows. */
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308])
@@ -24,9 +25,9 @@ export interface Redirect {
   /** The response's `Location` header. */
   location: string | null | undefined
   /**
-   * The policy whose headers (token header and static headers) to drop on every hop, and that
-   * decides whether the next hop is `authorized`.
-   * @default none: only the headers fetch itself drops are dropped, and no hop is authorized
+   * The policy whose headers (token header and static headers) to drop on every hop; the
+   * request's {@link Exchange} decides which hops get them back.
+   * @default none: only the headers fetch itself drops are dropped
    */
   policy?: RequestPolicy | undefined
   /**
@@ -52,8 +53,6 @@ export interface RedirectHop {
    * headers when the body is dropped.
    */
   headers: Headers
-  /** Whether the policy applies to `url`: add the token headers (again) to `headers` if so. */
-  authorized: boolean
 }
 
 /**
@@ -71,7 +70,7 @@ export interface RedirectHop {
  *   url, method, headers, replayableBody: isReplayableBody(body), hops,
  *   status: response.status, location: response.headers.get('location'), policy,
  * })
- * if (hop?.authorized) for (const [name, value] of Object.entries(auth.headers)) hop.headers.set(name, value)
+ * const credentials = hop && (await exchange.credentials(hop.url))
  */
 export function redirectHop(redirect: Redirect): RedirectHop | undefined {
   const { status, location, policy } = redirect
@@ -102,8 +101,69 @@ export function redirectHop(redirect: Redirect): RedirectHop | undefined {
     method: dropBody ? 'GET' : redirect.method,
     dropBody,
     headers,
-    authorized: policy?.appliesTo(url) ?? false,
   }
+}
+
+/** A request as the redirect loop sends it; `body` is whatever the client sends (fetch's `BodyInit`, axios' `data`). */
+export interface Outgoing<B = unknown> {
+  url: URL
+  method: string
+  headers: Headers
+  body: B | undefined
+}
+
+/** How {@link followRedirects} talks to a client. */
+export interface RedirectTransport<R extends ResponseLike, B> {
+  /**
+   * Sends the request without following its redirects (e.g. fetch with `redirect: 'manual'`):
+   * a redirect hop (`redirected`), or the request itself once more.
+   */
+  send(request: Outgoing<B>, redirected: boolean): Promise<R>
+  /** Frees the body of a redirect response that is never read. @default nothing to free */
+  discard?: ((response: R) => unknown) | undefined
+  /** See {@link Redirect.onFailure}. @default 'throw' */
+  onFailure?: 'throw' | 'stop' | undefined
+}
+
+/**
+ * The one redirect loop of every client whose redirects the pipeline follows itself: from the
+ * first `response` of `request`, follows the redirect chain as fetch does ({@link redirectHop}),
+ * giving each hop credentials only as the redirect rule allows ({@link Exchange.credentials}).
+ * @returns the first response that is not a redirect to follow
+ */
+export async function followRedirects<R extends ResponseLike, B>(
+  exchange: Exchange,
+  request: Outgoing<B> & { replayable: boolean },
+  response: R,
+  transport: RedirectTransport<R, B>,
+): Promise<R> {
+  let { url, method, headers, body } = request
+  for (let hops = 0; ; hops++) {
+    let hop: RedirectHop | undefined
+    try {
+      hop = redirectHop({
+        ...{ url, method, headers, replayableBody: request.replayable, hops },
+        ...{ status: response.status, location: location(response), policy: exchange.policy },
+        onFailure: transport.onFailure,
+      })
+    } catch (error) {
+      await transport.discard?.(response)
+      throw error
+    }
+    if (!hop) return response
+    const credentials = await exchange.credentials(hop.url)
+    if (credentials)
+      for (const name in credentials) hop.headers.set(name, credentials[name] as string)
+    await transport.discard?.(response)
+    ;({ url, method, headers } = hop)
+    if (hop.dropBody) body = undefined
+    response = await transport.send({ url, method, headers, body }, true)
+  }
+}
+
+function location(response: ResponseLike): string | undefined {
+  const value = response.headers.get('location')
+  return typeof value === 'string' ? value : undefined
 }
 
 /**
@@ -118,4 +178,40 @@ export function redirectHop(redirect: Redirect): RedirectHop | undefined {
 export function isReplayableBody(body: unknown): boolean {
   if (typeof body !== 'object' || body === null) return true
   return !('getReader' in body || 'pipe' in body || Symbol.asyncIterator in body)
+}
+
+/** How {@link completeExchange} talks to a client. */
+export interface ExchangeTransport<R extends ResponseLike, B> extends RedirectTransport<R, B> {
+  /** Whether redirects are followed here ({@link followRedirects}) rather than by the platform. */
+  followsRedirects: boolean
+  /** The URL the platform's own redirect following ended at, if it followed any. @default none */
+  landedAt?: ((response: R) => string | undefined) | undefined
+}
+
+/**
+ * Everything after the first response of a request the client sent with the exchange's
+ * credentials: its redirects (under the redirect rule), then at most one more send with a new
+ * token when the response rejects the token it carried, with that send's redirects too.
+ * @returns the response to hand to the caller
+ */
+export async function completeExchange<R extends ResponseLike, B>(
+  exchange: Exchange,
+  request: Outgoing<B> & { replayable: boolean },
+  response: R,
+  transport: ExchangeTransport<R, B>,
+): Promise<R> {
+  for (;;) {
+    if (transport.followsRedirects) {
+      response = await followRedirects(exchange, request, response, transport)
+    } else {
+      const url = transport.landedAt?.(response)
+      if (url) exchange.landed(url)
+    }
+    if (!exchange.retry(response, request.replayable)) return response
+    await transport.discard?.(response)
+    const headers = new Headers(request.headers)
+    const credentials = await exchange.credentials()
+    for (const name in credentials) headers.set(name, credentials[name] as string)
+    response = await transport.send({ ...request, headers }, false)
+  }
 }

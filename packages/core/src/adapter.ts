@@ -1,0 +1,22 @@
+/**
+ * What adapters import (`@oauth-interceptors/core/adapter`): the request pipeline they connect
+ * to their client's hooks. Apps import `@oauth-interceptors/core` and an adapter instead.
+ */
+export type { Exchange, ExchangeOptions } from './pipeline/exchange'
+export type { CredentialedRequest, FetchFunction } from './pipeline/fetch'
+export { fetchWithCredentials, requestOf, requestUrl } from './pipeline/fetch'
+export type { RequestPolicy } from './pipeline/policy'
+export { createRequestPolicy } from './pipeline/policy'
+export type {
+  ExchangeTransport,
+  Outgoing,
+  Redirect,
+  RedirectHop,
+  RedirectTransport,
+} from './pipeline/redirects'
+export {
+  completeExchange,
+  followRedirects,
+  isReplayableBody,
+  redirectHop,
+} from './pipeline/redirects'

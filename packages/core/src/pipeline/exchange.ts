@@ -1,0 +1,137 @@
+import type { Token } from '../types'
+import type { RequestPolicy, ResponseLike } from './policy'
+
+/** How one request waits for its token, as its client bounds the request itself. */
+export interface ExchangeOptions {
+  /** Send the request as the bare client would: no credentials, no retry. @default false */
+  skipAuth?: boolean | undefined
+  /** The request's own signal: aborting it stops this request's wait (the token request goes on). */
+  signal?: AbortSignal | null | undefined
+  /**
+   * The client's own timeout for this request in ms (axios, ky and ofetch `timeout`): it bounds
+   * the wait for a token too. `0`, `false` or none: no limit beyond `signal`.
+   * @default none
+   */
+  timeout?: number | false | undefined
+  /** The error to reject with when `timeout` passes: the one the client throws for a timeout. @default a `TimeoutError` DOMException */
+  timeoutError?: (() => unknown) | undefined
+  /** The error to reject with when `signal` aborts: the one the client throws for an abort. @default the signal's reason */
+  abortError?: ((reason: unknown) => unknown) | undefined
+}
+
+/**
+ * One request on its way through the pipeline, across its redirects and its one retry: which
+ * hops get credentials, the token each send carried, and whether a response means "send once
+ * more with a new token". Adapters create it with `RequestPolicy.exchange()` and call it from
+ * their client's hooks; the protocol itself lives here, once.
+ *
+ * The redirect rule: credentials (the token and the static headers) go only to allowed
+ * origins, and once a redirect chain has passed through an origin that is not allowed, they are
+ * not added again for the rest of that chain.
+ * @example
+ * const exchange = policy.exchange(url, { signal })
+ * if (exchange) {
+ *   let response = await send(await exchange.credentials())
+ *   if (exchange.retry(response, isReplayableBody(body))) response = await send(await exchange.credentials())
+ * }
+ */
+export class Exchange {
+  readonly policy: RequestPolicy
+  readonly #options: ExchangeOptions
+  /** The token the latest send carried; none once a hop left the allowed origins. */
+  #carried: Token | undefined
+  #retried = false
+  /** The current redirect chain has passed through an origin that is not allowed. */
+  #tainted = false
+
+  constructor(policy: RequestPolicy, options: ExchangeOptions = {}) {
+    this.policy = policy
+    this.#options = options
+  }
+
+  /** Whether the request was already sent again once with a new token. */
+  get retried(): boolean {
+    return this.#retried
+  }
+
+  /** The token the latest send carried, to judge its response by (the stale-401 rule). */
+  get carried(): Token | undefined {
+    return this.#carried
+  }
+
+  /**
+   * The headers for the next send: the request itself (no `hop`; this starts a new chain), or
+   * a hop of its redirect chain. `undefined` when the hop gets no credentials: its origin is not
+   * allowed, or the chain already passed one that is not. Waits for the token, bounded by the
+   * request's signal and its client's timeout.
+   */
+  async credentials(hop?: string | URL): Promise<Record<string, string> | undefined> {
+    if (hop === undefined) this.#tainted = false
+    else if (!this.keeps(hop)) return undefined
+    const token = await this.#wait()
+    this.#carried = token
+    return this.policy.headersFor(token)
+  }
+
+  /**
+   * Whether the redirect hop to `url` keeps the credentials the request carries (the redirect
+   * rule), for redirect followers that only let us strip headers, such as follow-redirects'
+   * `beforeRedirect`. A `false` marks the rest of the chain as uncredentialed.
+   */
+  keeps(url: string | URL): boolean {
+    if (!this.#tainted && this.policy.appliesTo(url)) return true
+    this.#tainted = true
+    this.#carried = undefined
+    return false
+  }
+
+  /**
+   * For a redirect the platform followed out of sight: the request ended at `url`. The platform
+   * drops `Authorization` on another origin, so a response from there judges no token of ours.
+   */
+  landed(url: string | URL): void {
+    if (!this.policy.appliesTo(url)) this.#carried = undefined
+  }
+
+  /**
+   * After a response: whether to send the request once more, with `await credentials()`. True
+   * when the response rejects the token this very send carried, the body can be sent again
+   * (see `isReplayableBody`) and it was not retried yet. A rejected token is dropped even when
+   * the body cannot be sent again, so the next request starts with a fresh one; a token
+   * already replaced starts no refresh (the stale-401 rule).
+   */
+  retry(response: ResponseLike, replayable: boolean): boolean {
+    const token = this.#carried
+    // A new token rejected again is kept: one more would be rejected too (the API's fault).
+    if (token === undefined || this.#retried || !this.policy.shouldRefresh(response)) return false
+    this.policy.reject(token)
+    if (!replayable) return false
+    this.#retried = true
+    return true
+  }
+
+  /** The token, or the client's own timeout or abort error, whichever comes first; each wait gets the whole timeout, as each attempt of the client does. */
+  #wait(): Promise<Token> {
+    const { signal, timeout, abortError } = this.#options
+    const token = this.policy.manager.getToken(signal ? { signal } : undefined)
+    const pending = abortError ? token.catch((error: unknown) => this.#aborted(error)) : token
+    if (!timeout) return pending
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(this.#timedOut()), timeout)
+    })
+    return Promise.race([pending, expired]).finally(() => clearTimeout(timer))
+  }
+
+  #aborted(error: unknown): never {
+    const { signal, abortError } = this.#options
+    throw signal?.aborted && error === signal.reason && abortError ? abortError(error) : error
+  }
+
+  #timedOut(): unknown {
+    return (
+      this.#options.timeoutError?.() ??
+      new DOMException('The request timed out while waiting for an access token', 'TimeoutError')
+    )
+  }
+}

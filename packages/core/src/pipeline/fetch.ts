@@ -1,0 +1,93 @@
+import type { ExchangeOptions } from './exchange'
+import type { RequestPolicy } from './policy'
+import { completeExchange, isReplayableBody, type Outgoing } from './redirects'
+
+/** A function with fetch's signature, such as `globalThis.fetch` or a wrapper of it. */
+export type FetchFunction = (input: string | URL | Request, init?: RequestInit) => Promise<Response>
+
+/** Per-request options of {@link fetchWithCredentials}: how the client bounds it, and its body. */
+export interface CredentialedRequest extends ExchangeOptions {
+  /**
+   * Whether the body can be sent again (a retry, a 307/308). A `Request`'s body is a stream
+   * whatever it was made from, so a client that builds Requests says what it was made from.
+   * @default isReplayableBody(init.body), and false for a `Request` with a body
+   */
+  replayable?: boolean | undefined
+}
+
+/**
+ * fetch through the pipeline, for every fetch-shaped client: adds the credentials where the
+ * policy allows, follows redirects under the redirect rule where the platform could leak or
+ * lose them (`RequestPolicy.followsRedirects`; otherwise fetch follows them), and sends the
+ * request once more with a new token when the response rejects the one it carried.
+ * @example
+ * const response = await fetchWithCredentials(policy, fetch, 'https://api.example.com/orders')
+ */
+export async function fetchWithCredentials(
+  policy: RequestPolicy,
+  fetch: FetchFunction,
+  input: string | URL | Request,
+  init: RequestInit = {},
+  options: CredentialedRequest = {},
+): Promise<Response> {
+  const request = requestOf(input)
+  const url = requestUrl(input)
+  const signal = init.signal !== undefined ? init.signal : request?.signal
+  const exchange = url && policy.exchange(url, signal ? { signal, ...options } : options)
+  if (!exchange || !url) return fetch(input, init)
+
+  let body = init.body !== undefined ? init.body : (request?.body ?? null)
+  const replayable =
+    options.replayable ?? (body === request?.body ? body === null : isReplayableBody(body))
+  // A Request's body is a stream, used up by the first send: keep its bytes to send again.
+  if (request && init.body === undefined && body !== null && replayable) {
+    body = await request.arrayBuffer()
+  }
+  const method = init.method ?? request?.method ?? 'GET'
+  // fetch drops only `Authorization` on another origin: follow here when that could leak or lose.
+  const mode = init.redirect ?? request?.redirect ?? 'follow'
+  const manual = policy.followsRedirects && mode === 'follow'
+  const redirect = manual ? ({ redirect: 'manual' } as const) : undefined
+  const headers = new Headers(init.headers ?? request?.headers)
+  const credentials = await exchange.credentials()
+  for (const name in credentials) headers.set(name, credentials[name] as string)
+  const reuse = body !== null && body !== request?.body ? { body } : undefined
+  const response = await fetch(input, { ...init, ...reuse, headers, ...redirect })
+  const transport = {
+    followsRedirects: manual,
+    landedAt: (response: Response) => (response.redirected ? response.url : undefined),
+    discard,
+    send: async (next: Outgoing<BodyInit | null>, redirected: boolean) => {
+      const sent = await fetch(next.url.href, {
+        ...(request && { signal: request.signal, credentials: request.credentials }),
+        ...(request && { cache: request.cache, keepalive: request.keepalive }),
+        ...init,
+        ...{ method: next.method, headers: next.headers, body: next.body ?? null, ...redirect },
+      })
+      if (redirected) Object.defineProperty(sent, 'redirected', { value: true })
+      return sent
+    },
+  }
+  const start = { url, method, headers, body, replayable }
+  return completeExchange(exchange, start, response, transport)
+}
+
+/** Frees the body of a response that is never read. */
+function discard(response: Response): Promise<void> | undefined {
+  return response.body?.cancel().catch(() => undefined)
+}
+
+/** The input as a Request, duck-typed so Requests of other fetch implementations count too. */
+export function requestOf(input: string | URL | Request): Request | undefined {
+  return typeof input === 'string' || 'href' in input ? undefined : input
+}
+
+/** The absolute URL fetch would request; a relative one resolves against the page, as in browsers. */
+export function requestUrl(input: string | URL | Request): URL | undefined {
+  try {
+    if (typeof input !== 'string') return new URL('href' in input ? input.href : input.url)
+    return new URL(input, URL.canParse(input) ? undefined : globalThis.location?.href)
+  } catch {
+    return undefined
+  }
+}
