@@ -1,0 +1,491 @@
+import {
+  type AuthConfig,
+  clientCredentials,
+  createTokenManager,
+  isOAuthError,
+  isOAuthInterceptorsError,
+  type OAuthInterceptorsError,
+  type RequestPolicyOptions,
+  type TokenManagerOptions,
+} from '@oauth-interceptors/core'
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import {
+  BODIES,
+  type BodyKind,
+  type ClientRow,
+  type Reply,
+  rows,
+} from './support/conformance-clients'
+import {
+  type Answer,
+  CLIENT_SECRET,
+  redirectPath,
+  type Seen,
+  startWorld,
+  type World,
+} from './support/conformance-servers'
+
+// One suite, every client: each behaviour of DESIGN.md's request pipeline runs through every
+// row of `rows`, against real servers, and asserts what was *sent*.
+
+let world: World
+beforeAll(async () => {
+  world = await startWorld()
+})
+afterAll(() => world.close())
+
+// Each test has its own OAuth client, so token requests are counted per test.
+let clientId = ''
+let serial = 0
+beforeEach(() => {
+  world.reset()
+  clientId = `client-${++serial}`
+})
+
+/** The `n`-th token the token endpoint issued to this test's client. */
+const token = (n: number) => `${clientId}.${n}`
+/** How many token requests this test's client made. */
+const tokenRequests = () => world.tokens.requestsOf(clientId).length
+/** The token header values the API received for `path`, in order. */
+const authorizations = (path: string, header = 'authorization') =>
+  world.api.hits(path).map((request) => request.headers[header])
+const range = (count: number) => Array.from({ length: count }, (_, index) => index)
+
+/**
+ * A manager for this test's client. Token requests time out after 1 s and are retried twice
+ * after 1–5 ms (core's default count, with short delays) to keep the suite fast.
+ */
+function manager(options: Partial<TokenManagerOptions> & { clientSecret?: string } = {}) {
+  const { clientSecret = CLIENT_SECRET, ...rest } = options
+  return createTokenManager({
+    grant: clientCredentials({ tokenUrl: world.tokens.tokenUrl, clientId, clientSecret }),
+    timeout: 1_000,
+    retry: { retries: 2, minDelay: 1, maxDelay: 5 },
+    ...rest,
+  })
+}
+
+/** Answers the first request with `answer`, and every later one as the server does by default. */
+function once(answer: Answer): () => Answer | undefined {
+  let answered = false
+  return () => {
+    if (answered) return undefined
+    answered = true
+    return answer
+  }
+}
+
+/** A body with its multipart boundary (random per send) replaced, so two sends compare equal. */
+function normalised({ body, headers }: Seen): { contentType: unknown; body: string } {
+  const contentType = headers['content-type'] ?? ''
+  const boundary = /boundary=(.+)$/.exec(contentType)?.[1]
+  const replace = (text: string) => (boundary ? text.split(boundary).join('BOUNDARY') : text)
+  return { contentType: replace(contentType), body: replace(body) }
+}
+
+type Outcome = { reply: Reply; error?: never } | { error: unknown; reply?: never }
+
+/** How `call` settled; `'pending'` if it had not after `ms`. */
+function within(ms: number, call: Promise<Outcome>): Promise<Outcome | 'pending'> {
+  return Promise.race([call, new Promise<'pending'>((done) => setTimeout(done, ms, 'pending'))])
+}
+const settle = (call: Promise<Reply>): Promise<Outcome> =>
+  call.then(
+    (reply) => ({ reply }),
+    (error: unknown) => ({ error }),
+  )
+
+/** The library error a client rejected with, itself or as a cause (clients may wrap it). */
+function libraryError(error: unknown): OAuthInterceptorsError | undefined {
+  for (let current = error, depth = 0; current && depth < 5; depth++) {
+    if (isOAuthInterceptorsError(current)) return current
+    current = (current as { cause?: unknown }).cause
+  }
+  return undefined
+}
+
+describe.each(rows)('$name', (row: ClientRow) => {
+  /** This row's client of the API, with a fresh manager and `policy`. */
+  const client = (policy: RequestPolicyOptions = {}, config: Partial<AuthConfig> = {}) =>
+    row.create({ manager: manager(), ...policy, ...config } as AuthConfig, {
+      baseUrl: world.api.origin,
+    })
+  /** A client that already holds token 1, which the API then stops accepting. */
+  const clientWithRevokedToken = async (policy: RequestPolicyOptions = {}) => {
+    const api = client(policy)
+    expect((await api.send({ path: '/warm-up' })).status).toBe(200)
+    world.revokeAll()
+    return api
+  }
+
+  describe('origins', () => {
+    it("sends the token to the client's base URL origin by default", async () => {
+      const reply = await client().send({ path: '/me' })
+
+      expect(reply.status).toBe(200)
+      expect(authorizations('/me')).toEqual([`Bearer ${token(1)}`])
+    })
+
+    it('never sends the token to another origin', async () => {
+      const reply = await client().send({ url: world.foreign.url('/elsewhere') })
+
+      expect(reply.status).toBe(200)
+      expect(world.foreign.hits('/elsewhere')).toHaveLength(1)
+      expect(world.foreign.hits('/elsewhere')[0]?.headers.authorization).toBeUndefined()
+      expect(tokenRequests()).toBe(0)
+    })
+
+    it('never sends the token to the token endpoint itself, even with origins "*"', async () => {
+      const api = client({ origins: '*' })
+
+      await api.send({ method: 'POST', url: world.tokens.tokenUrl, body: 'params' })
+
+      expect(world.tokens.seen).toHaveLength(1)
+      expect(world.tokens.seen[0]?.headers.authorization).toBeUndefined()
+      expect(tokenRequests()).toBe(0)
+    })
+
+    it('sends neither the token nor the static headers with skipAuth: true', async () => {
+      const api = client({ headers: { 'x-api-key': 'k' } })
+
+      const reply = await api.send({ path: '/public', skipAuth: true })
+
+      expect(reply).toMatchObject({ status: 401, asError: row.throwsHttpErrors })
+      expect(world.api.hits('/public')).toHaveLength(1)
+      expect(world.api.hits('/public')[0]?.headers).not.toHaveProperty('authorization')
+      expect(world.api.hits('/public')[0]?.headers).not.toHaveProperty('x-api-key')
+      expect(tokenRequests()).toBe(0)
+    })
+  })
+
+  describe('header modes', () => {
+    it('writes "Authorization: Bearer <token>" by default', async () => {
+      await client().send({ path: '/me' })
+
+      expect(authorizations('/me')).toEqual([`Bearer ${token(1)}`])
+    })
+
+    it('writes the raw token with scheme: false', async () => {
+      await client({ scheme: false }).send({ path: '/me' })
+
+      expect(authorizations('/me')).toEqual([token(1)])
+    })
+
+    it("writes the token in a custom header with header: 'x-access-token'", async () => {
+      const reply = await client({ header: 'x-access-token', scheme: false }).send({ path: '/me' })
+
+      expect(reply.status).toBe(200)
+      expect(authorizations('/me', 'x-access-token')).toEqual([token(1)])
+      expect(authorizations('/me')).toEqual([undefined])
+    })
+
+    it('sends static headers with the token, and only to allowed origins', async () => {
+      const api = client({ headers: { 'x-api-key': 'k' } })
+
+      await api.send({ path: '/me' })
+      await api.send({ url: world.foreign.url('/elsewhere') })
+
+      expect(world.api.hits('/me')[0]?.headers).toMatchObject({
+        authorization: `Bearer ${token(1)}`,
+        'x-api-key': 'k',
+      })
+      expect(world.foreign.hits('/elsewhere')[0]?.headers).not.toHaveProperty('x-api-key')
+      expect(world.foreign.hits('/elsewhere')[0]?.headers).not.toHaveProperty('authorization')
+    })
+  })
+
+  describe('a cold cache', () => {
+    it('makes exactly 1 token request for 50 concurrent requests', async () => {
+      const api = client()
+
+      const replies = await Promise.all(range(50).map((i) => api.send({ path: `/items/${i}` })))
+
+      expect(replies.map((reply) => reply.status)).toEqual(range(50).map(() => 200))
+      expect(tokenRequests()).toBe(1)
+      for (const i of range(50))
+        expect(authorizations(`/items/${i}`)).toEqual([`Bearer ${token(1)}`])
+    })
+  })
+
+  describe('a rejected token', () => {
+    it('retries a request whose token was revoked exactly once, with a new token', async () => {
+      const api = await clientWithRevokedToken()
+
+      const reply = await api.send({ path: '/me' })
+
+      expect(reply.status).toBe(200)
+      expect(authorizations('/me')).toEqual([`Bearer ${token(1)}`, `Bearer ${token(2)}`])
+      expect(tokenRequests()).toBe(2)
+    })
+
+    it('makes exactly 1 new token request for 50 concurrent 401s, and sends each request twice', async () => {
+      const api = await clientWithRevokedToken()
+
+      const replies = await Promise.all(range(50).map((i) => api.send({ path: `/items/${i}` })))
+
+      expect(replies.map((reply) => reply.status)).toEqual(range(50).map(() => 200))
+      expect(tokenRequests()).toBe(2)
+      for (const i of range(50)) expect(authorizations(`/items/${i}`)).toHaveLength(2)
+      for (const i of range(50)) expect(authorizations(`/items/${i}`)[1]).toBe(`Bearer ${token(2)}`)
+    })
+
+    it('sends a request exactly twice when the 401 persists, then surfaces it as the client does', async () => {
+      const api = client()
+      world.api.answer(() => ({
+        status: 401,
+        headers: { 'www-authenticate': 'Bearer error="invalid_token"' },
+        body: { error: 'invalid_token' },
+      }))
+
+      const reply = await api.send({ path: '/me' })
+
+      expect(reply).toMatchObject({ status: 401, asError: row.throwsHttpErrors })
+      expect(authorizations('/me')).toEqual([`Bearer ${token(1)}`, `Bearer ${token(2)}`])
+      expect(tokenRequests()).toBe(2)
+    })
+
+    it('does not refresh on a 403', async () => {
+      const api = client()
+      world.api.answer(() => ({ status: 403, body: { error: 'insufficient_scope' } }))
+
+      const reply = await api.send({ path: '/me' })
+
+      expect(reply).toMatchObject({ status: 403, asError: row.throwsHttpErrors })
+      expect(world.api.hits('/me')).toHaveLength(1)
+      expect(tokenRequests()).toBe(1)
+    })
+
+    it('recognises "Token-Expired: true" (here on a 400)', async () => {
+      const api = client()
+      world.api.answer(once({ status: 400, headers: { 'token-expired': 'true' } }))
+
+      const reply = await api.send({ path: '/me' })
+
+      expect(reply.status).toBe(200)
+      expect(authorizations('/me')).toEqual([`Bearer ${token(1)}`, `Bearer ${token(2)}`])
+    })
+
+    it('recognises a "Bearer error=invalid_token" challenge (here on a 400)', async () => {
+      const api = client()
+      world.api.answer(
+        once({ status: 400, headers: { 'www-authenticate': 'Bearer error="invalid_token"' } }),
+      )
+
+      const reply = await api.send({ path: '/me' })
+
+      expect(reply.status).toBe(200)
+      expect(authorizations('/me')).toEqual([`Bearer ${token(1)}`, `Bearer ${token(2)}`])
+    })
+  })
+
+  describe('request bodies on the retry', () => {
+    const replayable = (Object.keys(BODIES) as BodyKind[]).filter((kind) => kind !== 'stream')
+
+    it.each(replayable)('replays a %s body identically on the retry', async (kind) => {
+      const api = await clientWithRevokedToken()
+
+      const reply = await api.send({ method: 'POST', path: '/upload', body: kind })
+
+      expect(reply.status).toBe(200)
+      const sent = world.api.hits('/upload')
+      expect(sent.map((request) => [request.method, request.headers.authorization])).toEqual([
+        ['POST', `Bearer ${token(1)}`],
+        ['POST', `Bearer ${token(2)}`],
+      ])
+      expect(sent[0]?.body).toMatch(BODIES[kind].received)
+      expect(normalised(sent[1] as Seen)).toEqual(normalised(sent[0] as Seen))
+    })
+
+    it('does not replay a ReadableStream body: the 401 surfaces after 1 send, and the next request gets a fresh token', async () => {
+      const api = await clientWithRevokedToken()
+
+      const reply = await api.send({ method: 'POST', path: '/upload', body: 'stream' })
+      const next = await api.send({ path: '/me' })
+
+      expect(reply).toMatchObject({ status: 401, asError: row.throwsHttpErrors })
+      expect(world.api.hits('/upload')).toHaveLength(1)
+      expect(world.api.hits('/upload')[0]?.body).toMatch(BODIES.stream.received)
+      expect(next.status).toBe(200)
+      expect(authorizations('/me')).toEqual([`Bearer ${token(2)}`])
+      expect(tokenRequests()).toBe(2)
+    })
+  })
+
+  describe('redirects', () => {
+    const apiKey = { headers: { 'x-api-key': 'k' } }
+
+    it('keeps the token on a same-origin 302', async () => {
+      const reply = await client().send({ path: redirectPath('/final') })
+
+      expect(reply.status).toBe(200)
+      expect(authorizations('/final')).toEqual([`Bearer ${token(1)}`])
+    })
+
+    it('drops the token and the static headers on a redirect to a foreign origin', async () => {
+      const reply = await client(apiKey).send({
+        path: redirectPath(world.foreign.url('/landing')),
+      })
+
+      expect(reply.status).toBe(200)
+      expect(world.api.hits('/redirect')[0]?.headers['x-api-key']).toBe('k')
+      expect(world.foreign.hits('/landing')).toHaveLength(1)
+      expect(world.foreign.hits('/landing')[0]?.headers).not.toHaveProperty('authorization')
+      expect(world.foreign.hits('/landing')[0]?.headers).not.toHaveProperty('x-api-key')
+    })
+
+    it('drops a custom token header on a redirect to a foreign origin', async () => {
+      const api = client({ header: 'x-access-token', scheme: false })
+
+      const reply = await api.send({ path: redirectPath(world.foreign.url('/landing')) })
+
+      expect(reply.status).toBe(200)
+      expect(authorizations('/redirect', 'x-access-token')).toEqual([token(1)])
+      expect(world.foreign.hits('/landing')).toHaveLength(1)
+      expect(world.foreign.hits('/landing')[0]?.headers).not.toHaveProperty('x-access-token')
+    })
+
+    it.each([
+      ['the token', {}],
+      ['the token and static headers', apiKey],
+    ])(
+      'does not add %s again once a redirect chain passed a foreign origin (allowed → foreign → allowed)',
+      async (_, policy) => {
+        const api = client(policy)
+        world.api.answer((request) => (request.url === '/final' ? { status: 200 } : undefined))
+        const back = world.api.url('/final')
+
+        const reply = await api.send({ path: redirectPath(world.foreign.url(redirectPath(back))) })
+
+        expect(reply.status).toBe(200)
+        expect(world.foreign.hits('/redirect')).toHaveLength(1)
+        expect(world.api.hits('/final')).toHaveLength(1)
+        expect(world.api.hits('/final')[0]?.headers).not.toHaveProperty('authorization')
+        expect(world.api.hits('/final')[0]?.headers).not.toHaveProperty('x-api-key')
+      },
+    )
+
+    it('resends the body on a 307 after a POST', async () => {
+      const reply = await client().send({
+        method: 'POST',
+        path: redirectPath('/final', 307),
+        body: 'json',
+      })
+
+      expect(reply.status).toBe(200)
+      expect(world.api.hits('/final')).toMatchObject([
+        { method: 'POST', body: '{"qty":2}', headers: { authorization: `Bearer ${token(1)}` } },
+      ])
+    })
+
+    it('turns a 303 after a POST into a GET without a body', async () => {
+      const reply = await client().send({
+        method: 'POST',
+        path: redirectPath('/final', 303),
+        body: 'json',
+      })
+
+      expect(reply.status).toBe(200)
+      expect(world.api.hits('/final')).toMatchObject([
+        { method: 'GET', body: '', headers: { authorization: `Bearer ${token(1)}` } },
+      ])
+    })
+
+    it('does not refresh on a 401 at the end of a redirect chain that left the allowed origins', async () => {
+      const api = client()
+      world.foreign.answer(() => ({ status: 401, headers: { 'www-authenticate': 'Bearer' } }))
+
+      const reply = await api.send({ path: redirectPath(world.foreign.url('/denied')) })
+
+      expect(reply).toMatchObject({ status: 401, asError: row.throwsHttpErrors })
+      expect(world.api.hits('/redirect')).toHaveLength(1)
+      expect(world.foreign.hits('/denied')).toHaveLength(1)
+      expect(tokenRequests()).toBe(1)
+    })
+  })
+
+  describe('abort', () => {
+    it('rejects an aborted call promptly while the token request goes on for another caller', async () => {
+      const api = client()
+      const held = world.tokens.hold()
+      const controller = new AbortController()
+      const aborted = settle(api.send({ path: '/aborted', signal: controller.signal }))
+      const other = settle(api.send({ path: '/other' }))
+      await held.arrived
+
+      controller.abort()
+      const early = await within(500, aborted)
+      held.release()
+      const late = await within(2_000, other)
+
+      expect(early).not.toBe('pending')
+      expect(row.isAbort((early as Outcome).error)).toBe(true)
+      expect(late).toMatchObject({ reply: { status: 200 } })
+      expect(authorizations('/other')).toEqual([`Bearer ${token(1)}`])
+      expect(world.api.hits('/aborted')).toHaveLength(0)
+      expect(tokenRequests()).toBe(1)
+    })
+  })
+
+  describe('client timeouts', () => {
+    it("bounds the wait for a hung token endpoint by the client's own timeout (300 ms)", async () => {
+      // The manager alone would wait 3 × 1 s (timeout and 2 retries) before it gives up.
+      const api = client()
+      world.tokens.mode = 'hang'
+      const started = performance.now()
+
+      const outcome = await within(2_000, settle(api.send({ path: '/slow', timeout: 300 })))
+
+      expect(outcome).not.toBe('pending')
+      expect(performance.now() - started).toBeLessThan(2_000)
+      expect(row.isTimeout((outcome as Outcome).error)).toBe(true)
+      expect(world.api.hits('/slow')).toHaveLength(0)
+    })
+  })
+
+  describe('token endpoint failures (client retry at its default)', () => {
+    it('makes exactly 1 token request for a wrong secret, and the caller gets the OAuthError invalid_client', async () => {
+      const api = row.create(
+        { manager: manager({ clientSecret: 'wrong' }) },
+        {
+          baseUrl: world.api.origin,
+        },
+      )
+
+      const outcome = await settle(api.send({ path: '/me' }))
+
+      const error = libraryError(outcome.error)
+      expect(isOAuthError(error)).toBe(true)
+      expect(error?.code).toBe('invalid_client')
+      expect(tokenRequests()).toBe(1)
+      expect(world.api.hits('/me')).toHaveLength(0)
+    })
+
+    it("makes exactly 3 token requests for an endpoint that always answers 500 (core's 1 + 2 retries), never multiplied by the client's retries", async () => {
+      const api = client()
+      world.tokens.mode = 'always-500'
+
+      const outcome = await settle(api.send({ path: '/me' }))
+
+      expect(libraryError(outcome.error)).toMatchObject({
+        name: 'TokenEndpointError',
+        status: 500,
+      })
+      expect(tokenRequests()).toBe(3)
+      expect(world.api.hits('/me')).toHaveLength(0)
+    })
+  })
+})
+
+describe.each(rows.filter((row) => row.family === 'ky'))('$name with retry: 0', (row) => {
+  it('still refreshes a rejected token and retries the request once', async () => {
+    const api = row.create({ manager: manager() }, { baseUrl: world.api.origin })
+    await api.send({ path: '/warm-up', retry: 0 })
+    world.revokeAll()
+
+    const reply = await api.send({ path: '/me', retry: 0 })
+
+    expect(reply.status).toBe(200)
+    expect(authorizations('/me')).toEqual([`Bearer ${token(1)}`, `Bearer ${token(2)}`])
+    expect(tokenRequests()).toBe(2)
+  })
+})
