@@ -41,7 +41,7 @@ export async function fetchWithCredentials(
     options.replayable ?? (body === request?.body ? body === null : isReplayableBody(body))
   // A Request's body is a stream, used up by the first send: keep its bytes to send again.
   if (request && init.body === undefined && body !== null && replayable) {
-    body = await request.arrayBuffer()
+    body = await request.blob()
   }
   const method = init.method ?? request?.method ?? 'GET'
   // fetch drops only `Authorization` on another origin: follow here when that could leak or lose.
