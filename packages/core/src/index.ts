@@ -19,15 +19,18 @@ export type {
   TokenParams,
   TokenRequest,
   TokenResponse,
-} from './grants'
+} from './grants/grants'
 export {
   basicAuthorization,
   clientCredentials,
   customGrant,
   passwordGrant,
   refreshTokenGrant,
-} from './grants'
-export { MemoryTokenStore } from './memory-store'
+} from './grants/grants'
+export type { FetchLike, RetryOptions } from './grants/token-endpoint'
+export { MemoryTokenStore } from './manager/memory-store'
+export type { GetTokenOptions, TokenManagerOptions } from './manager/token-manager'
+export { createTokenManager, TokenManager } from './manager/token-manager'
 export type { Redirect, RedirectHop } from './redirect'
 export { isReplayableBody, redirectHop } from './redirect'
 export type {
@@ -37,9 +40,6 @@ export type {
   ResponseLike,
 } from './request-policy'
 export { createRequestPolicy, isTokenRejected, RequestPolicy } from './request-policy'
-export type { FetchLike, RetryOptions } from './token-endpoint'
-export type { GetTokenOptions, TokenManagerOptions } from './token-manager'
-export { createTokenManager, TokenManager } from './token-manager'
 export type {
   MaybePromise,
   RefreshReason,

@@ -1,7 +1,7 @@
-import { ConfigError } from './errors'
+import { ConfigError } from '../errors'
+import type { MaybePromise } from '../types'
+import { requireHttpUrl, requireString, resourceIndicators } from '../validate'
 import { fingerprint } from './fingerprint'
-import type { MaybePromise } from './types'
-import { requireHttpUrl, requireString, resourceIndicators } from './validate'
 
 /** An HTTP request to a token endpoint: always a POST. */
 export interface TokenRequest {

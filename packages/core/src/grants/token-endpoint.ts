@@ -1,4 +1,4 @@
-import { OAuthError, type OAuthInterceptorsError, TokenEndpointError } from './errors'
+import { OAuthError, type OAuthInterceptorsError, TokenEndpointError } from '../errors'
 import type { TokenRequest } from './grants'
 
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>

@@ -1,5 +1,5 @@
-import { ConfigError } from './errors'
-import type { Token, TokenStore } from './types'
+import { ConfigError } from '../errors'
+import type { Token, TokenStore } from '../types'
 
 /**
  * A Map that forgets its least recently used entry beyond `maxEntries`. A hit only stamps the
