@@ -1,4 +1,4 @@
-export type { TokenEndpointErrorCode } from './errors'
+export type { ErrorCode, OAuthErrorCode, TokenEndpointErrorCode } from './errors'
 export {
   ConfigError,
   isOAuthError,

@@ -1,14 +1,17 @@
 import { inspect } from 'node:util'
 import nock from 'nock'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, expectTypeOf, it } from 'vitest'
+import { isTransientOAuthError, isTransientStatus } from '../src/errors'
 import {
   basicAuthorization,
   ConfigError,
   clientCredentials,
   createTokenManager,
   customGrant,
+  type ErrorCode,
   isOAuthError,
   OAuthError,
+  OAuthInterceptorsError,
   passwordGrant,
   refreshTokenGrant,
   TokenEndpointError,
@@ -63,6 +66,66 @@ describe('token responses (RFC 6749 §5.1)', () => {
     await expect(createTokenManager({ grant: grant() }).getToken()).rejects.toMatchObject({
       code: 'invalid_response',
     })
+  })
+})
+
+describe('what counts as transient', () => {
+  it('counts 408 as transient, with and without an OAuth error body', async () => {
+    tokenEndpoint((_r, index) =>
+      index === 0 ? [408, 'request timeout'] : [408, { error: 'request_timeout' }],
+    )
+    const tokens = createTokenManager({ grant: grant(), retry: false })
+    await expect(tokens.getToken()).rejects.toMatchObject({
+      name: 'TokenEndpointError',
+      code: 'http_error',
+      status: 408,
+      transient: true,
+    })
+    await expect(tokens.getToken()).rejects.toMatchObject({
+      name: 'OAuthError',
+      code: 'request_timeout',
+      status: 408,
+      transient: true,
+    })
+  })
+
+  it('applies one status rule: 408, 429 and 5xx; terminal OAuth codes never', () => {
+    expect([400, 401, 403, 404, 408, 429, 500, 503].filter(isTransientStatus)).toEqual([
+      408, 429, 500, 503,
+    ])
+    expect(isTransientOAuthError('temporarily_unavailable', 400)).toBe(true)
+    expect(isTransientOAuthError('server_error', 200)).toBe(true)
+    expect(isTransientOAuthError('slow_down', 408)).toBe(true)
+    expect(isTransientOAuthError('invalid_client', 503)).toBe(false)
+    expect(isTransientOAuthError('invalid_grant', 408)).toBe(false)
+    expect(new OAuthError({ error: 'busy' }, 408).transient).toBe(true)
+  })
+})
+
+describe('error fields', () => {
+  it('every library error has retryAfter, undefined unless the server asked for a pause', () => {
+    const errors: OAuthInterceptorsError[] = [
+      new ConfigError('timeout', 'bad', 'fix'),
+      new TokenEndpointError('down', 'network_error', { transient: true }),
+      new OAuthError({ error: 'invalid_client' }, 401),
+    ]
+    for (const error of errors) {
+      expect(Object.hasOwn(error, 'retryAfter')).toBe(true)
+      expect(error.retryAfter).toBeUndefined()
+    }
+    expect(new OAuthError({ error: 'slow_down' }, 429, 2_000).retryAfter).toBe(2_000)
+    expect(new OAuthInterceptorsError('m', 'x', { retryAfter: 5 }).retryAfter).toBe(5)
+    expect(JSON.parse(JSON.stringify(new OAuthError({ error: 'a' }, 503, 7)))).toMatchObject({
+      retryAfter: 7,
+    })
+  })
+
+  it('types code as the union of known codes, still open to any code a server sends', () => {
+    expectTypeOf<OAuthInterceptorsError['code']>().toEqualTypeOf<ErrorCode>()
+    expectTypeOf<'custom_grant_error'>().toExtend<TokenEndpointError['code']>()
+    expectTypeOf<'invalid_config' | 'invalid_grant' | 'use_dpop_nonce'>().toExtend<ErrorCode>()
+    const fromServer: ErrorCode = 'vendor_specific_code'
+    expect(new OAuthError({ error: fromServer }, 400).code).toBe('vendor_specific_code')
   })
 })
 

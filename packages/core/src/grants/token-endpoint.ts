@@ -1,4 +1,9 @@
-import { OAuthError, type OAuthInterceptorsError, TokenEndpointError } from '../errors'
+import {
+  isTransientStatus,
+  OAuthError,
+  type OAuthInterceptorsError,
+  TokenEndpointError,
+} from '../errors'
 import type { TokenRequest } from './grants'
 
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>
@@ -49,8 +54,8 @@ export async function postTokenRequest(
     const status = response.status
     throw new TokenEndpointError(`The token endpoint answered HTTP ${status}`, 'http_error', {
       status,
-      transient: status >= 500 || status === 429 || status === 408,
-      ...(retryAfter !== undefined && { retryAfter }),
+      transient: isTransientStatus(status),
+      retryAfter,
     })
   }
   if (!body) {
@@ -117,7 +122,7 @@ export function retryDelay(
 ): number | undefined {
   if (!error.transient || attempt > retries) return undefined
   const backoff = random() * Math.min(maxDelay, minDelay * 2 ** (attempt - 1))
-  const asked = (error as { retryAfter?: number }).retryAfter
+  const asked = error.retryAfter
   if (asked !== undefined && asked > maxDelay) return undefined
   return Math.max(backoff, asked ?? 0)
 }

@@ -302,7 +302,7 @@ export class TokenManager {
         failure = asLibraryError(error)
         this.#stats.failed++
         this.#emit({ type: 'token_failed', key, reason, error: failure })
-        const wait = (failure as { retryAfter?: number }).retryAfter
+        const wait = failure.retryAfter
         if (wait !== undefined)
           this.#cooldowns.set(key, { until: this.#now() + wait, error: failure })
       }
