@@ -1,4 +1,4 @@
-import { ConfigError } from '../errors'
+import { ConfigError, TokenEndpointError } from '../errors'
 import type { MaybePromise } from '../types'
 import { requireHttpUrl, requireString, resourceIndicators } from '../validate'
 import { fingerprint } from './fingerprint'
@@ -392,8 +392,7 @@ export function customGrant(options: CustomGrantOptions): Grant {
       'Pass request: (params) => ({ json: {...} }) that builds the token request.',
     )
   }
-  const build = async (custom: MaybePromise<CustomTokenRequest>): Promise<TokenRequest> => {
-    const { url, headers = {}, json, form, body } = await custom
+  const toRequest = ({ url, headers = {}, json, form, body }: CustomTokenRequest): TokenRequest => {
     const lower: Record<string, string> = { accept: 'application/json' }
     for (const [name, value] of Object.entries(headers)) lower[name.toLowerCase()] = value
     if (json !== undefined) {
@@ -409,15 +408,44 @@ export function customGrant(options: CustomGrantOptions): Grant {
     }
     return { url: url ?? tokenUrl, headers: lower, body: body ?? '' }
   }
-  const { refresh } = options
+  // Your code throwing is not the server's fault: its own code, not invalid_response.
+  const build = async (
+    step: 'request' | 'refresh',
+    custom: () => MaybePromise<CustomTokenRequest>,
+  ): Promise<TokenRequest> => {
+    try {
+      return toRequest(await custom())
+    } catch (cause) {
+      throw customGrantError(`The custom grant's ${step}() failed`, cause)
+    }
+  }
+  const { refresh, parse } = options
   return {
     type: 'custom',
     tokenUrl,
     identity: options.identity,
     params: resolveParams(options),
     reobtainAfterRefreshFailure: true,
-    obtain: (params) => build(options.request(params)),
-    ...(refresh && { refresh: (refreshToken, params) => build(refresh(refreshToken, params)) }),
-    parse: options.parse ?? parseStandardResponse,
+    obtain: (params) => build('request', () => options.request(params)),
+    ...(refresh && {
+      refresh: (refreshToken, params) => build('refresh', () => refresh(refreshToken, params)),
+    }),
+    parse: parse
+      ? (body) => {
+          try {
+            return parse(body)
+          } catch (cause) {
+            throw customGrantError("The custom grant's parse() failed", cause)
+          }
+        }
+      : parseStandardResponse,
   }
+}
+
+/**
+ * A grant's own code threw. The message names the step only: what the code threw may hold a
+ * credential, so it stays in `cause`, which `toJSON` leaves out.
+ */
+export function customGrantError(message: string, cause: unknown): TokenEndpointError {
+  return new TokenEndpointError(message, 'custom_grant_error', { cause })
 }

@@ -6,6 +6,7 @@ import {
   TokenEndpointError,
 } from '../errors'
 import {
+  customGrantError,
   type Grant,
   type ResolvedParams,
   resolveParams,
@@ -509,9 +510,9 @@ export class TokenManager {
     try {
       parsed = this.#grant.parse(body)
     } catch (cause) {
-      throw new TokenEndpointError('Reading the token response failed', 'invalid_response', {
-        cause,
-      })
+      throw isOAuthInterceptorsError(cause)
+        ? cause
+        : customGrantError("The grant's parse() failed", cause)
     }
     const accessToken = parsed?.accessToken
     if (typeof accessToken !== 'string' || accessToken === '') {
@@ -582,13 +583,10 @@ function withoutQuery(url: string): string {
   return end === -1 ? url : url.slice(0, end)
 }
 
+/** The library's errors pass; anything else came from a grant's own code (a hand-written `Grant`). */
 function asLibraryError(error: unknown): OAuthInterceptorsError {
   if (isOAuthInterceptorsError(error)) return error
-  return new TokenEndpointError(
-    'Building or sending the token request failed',
-    'invalid_response',
-    { cause: error },
-  )
+  return customGrantError('Building the token request failed in the grant', error)
 }
 
 /** `promise`, or a rejection with the signal's reason once `signal` aborts. */
