@@ -27,8 +27,9 @@ export {
   passwordGrant,
   refreshTokenGrant,
 } from './grants/grants'
-export type { FetchLike, RetryOptions } from './grants/token-endpoint'
+export type { FetchLike } from './grants/token-endpoint'
 export { MemoryTokenStore } from './manager/memory-store'
+export type { RetryOptions } from './manager/retry'
 export type { GetTokenOptions, TokenManagerOptions } from './manager/token-manager'
 export { createTokenManager, TokenManager } from './manager/token-manager'
 export type { Redirect, RedirectHop } from './redirect'

@@ -1,9 +1,4 @@
-import {
-  isTransientStatus,
-  OAuthError,
-  type OAuthInterceptorsError,
-  TokenEndpointError,
-} from '../errors'
+import { isTransientStatus, OAuthError, TokenEndpointError } from '../errors'
 import type { TokenRequest } from './grants'
 
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>
@@ -102,27 +97,4 @@ export function parseRetryAfter(value: string | null): number | undefined {
   if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000)
   const date = Date.parse(value)
   return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now())
-}
-
-export interface RetryOptions {
-  /** Retries after the first attempt, for transient failures only. @default 2 */
-  retries?: number | undefined
-  /** First backoff step in ms; doubles each retry, with full jitter. @default 200 */
-  minDelay?: number | undefined
-  /** Longest wait in ms; a `Retry-After` beyond it ends the retries. @default 10_000 */
-  maxDelay?: number | undefined
-}
-
-/** The wait before retry number `attempt` (1-based), or `undefined` to give up. */
-export function retryDelay(
-  error: OAuthInterceptorsError,
-  attempt: number,
-  { retries = 2, minDelay = 200, maxDelay = 10_000 }: RetryOptions,
-  random: () => number = Math.random,
-): number | undefined {
-  if (!error.transient || attempt > retries) return undefined
-  const backoff = random() * Math.min(maxDelay, minDelay * 2 ** (attempt - 1))
-  const asked = error.retryAfter
-  if (asked !== undefined && asked > maxDelay) return undefined
-  return Math.max(backoff, asked ?? 0)
 }

@@ -1,10 +1,5 @@
 import pMemoize from 'p-memoize'
-import {
-  ConfigError,
-  isOAuthInterceptorsError,
-  type OAuthInterceptorsError,
-  TokenEndpointError,
-} from '../errors'
+import { isOAuthInterceptorsError, type OAuthInterceptorsError } from '../errors'
 import {
   customGrantError,
   type Grant,
@@ -13,16 +8,14 @@ import {
   type TokenParams,
   type TokenRequest,
 } from '../grants/grants'
-import { lifetimeFromJwt } from '../grants/jwt'
-import {
-  type FetchLike,
-  postTokenRequest,
-  type RetryOptions,
-  retryDelay,
-} from '../grants/token-endpoint'
-import type { RefreshReason, Token, TokenEvent, TokenLock, TokenStats, TokenStore } from '../types'
-import { optionalDuration } from '../validate'
+import { type FetchLike, postTokenRequest } from '../grants/token-endpoint'
+import type { RefreshReason, Token, TokenEvent, TokenStats, TokenStore } from '../types'
+import { type ManagerSettings, validateManagerOptions } from '../validate'
+import { earlyRefreshRetryAt, lifetimeFrom } from './expiry'
 import { LruMap } from './memory-store'
+import { Cooldowns, type RetryOptions, retryDelay } from './retry'
+import { StoreProtocol } from './store-protocol'
+import { toToken } from './token-response'
 
 export interface TokenManagerOptions {
   /** How tokens are obtained: `clientCredentials(…)`, `passwordGrant(…)`, `refreshTokenGrant(…)`, `customGrant(…)`. */
@@ -70,11 +63,6 @@ interface Entry {
   rejected: boolean
 }
 
-type StoreOperation = Extract<TokenEvent, { type: 'store_error' }>['operation']
-
-const defaultClock = () => performance.timeOrigin + performance.now()
-const STORE_FAILED = Symbol('store failed')
-
 /**
  * Holds tokens for one grant: caches them, refreshes before expiry and on rejection, with one
  * token request per cache key at a time however many callers wait.
@@ -83,26 +71,18 @@ const STORE_FAILED = Symbol('store failed')
  * const { accessToken } = await tokens.getToken()
  */
 export class TokenManager {
+  readonly #settings: ManagerSettings
   readonly #grant: Grant
-  readonly #store: TokenStore | undefined
+  readonly #now: () => number
   readonly #memory: LruMap<Entry>
   /** Which key holds a token, so `invalidate()` needs no scan. */
   readonly #keyByToken = new Map<string, string>()
   /** Per-call params and their cache key, by a cheap signature of the call's options. */
   readonly #paramKeys: LruMap<{ params: ResolvedParams; key: string }>
-  readonly #fetch: FetchLike
-  readonly #now: () => number
-  readonly #skew: number
-  readonly #defaultLifetime: number | undefined
-  readonly #timeout: number
-  readonly #retry: RetryOptions | false
-  readonly #tokenTypes: ReadonlySet<string>
-  readonly #lockTtl: number
-  readonly #onEvent: ((event: TokenEvent) => void) | undefined
+  readonly #shared: StoreProtocol | undefined
+  readonly #cooldowns: Cooldowns
   readonly #defaultKey: string
   readonly #tokenUrls: Set<string>
-  /** Keys whose server asked for a pause (`Retry-After`) longer than our retries wait. */
-  readonly #cooldowns = new Map<string, { until: number; error: OAuthInterceptorsError }>()
   readonly #stats: TokenStats = {
     cacheHits: 0,
     requested: 0,
@@ -116,90 +96,25 @@ export class TokenManager {
   readonly #flight: (key: string, reason: RefreshReason, params: ResolvedParams) => Promise<Token>
 
   constructor(options: TokenManagerOptions) {
-    const grant = options?.grant
-    if (!grant || typeof grant.obtain !== 'function') {
-      throw new ConfigError(
-        'grant',
-        'it is missing',
-        'Pass grant: clientCredentials({ tokenUrl, clientId, clientSecret }) or another grant.',
-      )
-    }
-    for (const name of ['fetch', 'now', 'onEvent'] as const) {
-      if (options[name] !== undefined && typeof options[name] !== 'function') {
-        throw new ConfigError(
-          name,
-          'expected a function',
-          `Pass a function as ${name}, or leave it out.`,
-        )
-      }
-    }
-    if (options.retry !== undefined && options.retry !== false) {
-      const { retries } = options.retry
-      if (retries !== undefined && (!Number.isInteger(retries) || retries < 0)) {
-        throw new ConfigError(
-          'retry.retries',
-          `expected an integer ≥ 0, got ${String(retries)}`,
-          'Pass e.g. retry: { retries: 2 }, or retry: false.',
-        )
-      }
-      optionalDuration('retry.minDelay', options.retry.minDelay, { allowZero: true })
-      optionalDuration('retry.maxDelay', options.retry.maxDelay, { allowZero: true })
-    }
-    const fetchFn = options.fetch ?? globalThis.fetch
-    if (typeof fetchFn !== 'function') {
-      throw new ConfigError(
-        'fetch',
-        'there is no global fetch here',
-        'Pass fetch: a function with the signature of fetch.',
-      )
-    }
-    if (options.store !== undefined) {
-      const store = options.store as Partial<TokenStore> | null
-      if (!store || typeof store.get !== 'function' || typeof store.set !== 'function') {
-        throw new ConfigError(
-          'store',
-          'expected a TokenStore with get, set and delete',
-          'Pass a store such as redisTokenStore({ client }), or leave it out.',
-        )
-      }
-      if (grant.identity === undefined) {
-        throw new ConfigError(
-          'identity',
-          `a ${grant.type} grant without identity cannot share tokens through a store: tokens of different users would mix`,
-          'Pass identity: [username] to customGrant() (or [] when every token it gets is interchangeable).',
-        )
-      }
-    }
-    if (
-      options.tokenTypes !== undefined &&
-      (!Array.isArray(options.tokenTypes) ||
-        !options.tokenTypes.every((type) => typeof type === 'string'))
-    ) {
-      throw new ConfigError(
-        'tokenTypes',
-        'expected a list of token type names',
-        "Pass e.g. tokenTypes: ['Bearer', 'DPoP'].",
-      )
-    }
-    this.#grant = grant
-    this.#store = options.store
-    this.#memory = new LruMap<Entry>(options.cacheSize ?? 100, 'cacheSize', (_key, entry) =>
+    const settings = validateManagerOptions(options)
+    this.#settings = settings
+    this.#grant = settings.grant
+    this.#now = settings.now
+    this.#memory = new LruMap<Entry>(settings.cacheSize, 'cacheSize', (_key, entry) =>
       this.#keyByToken.delete(entry.token.accessToken),
     )
-    this.#paramKeys = new LruMap(options.cacheSize ?? 100, 'cacheSize')
-    this.#fetch = fetchFn
-    this.#now = options.now ?? defaultClock
-    this.#skew = optionalDuration('refreshSkew', options.refreshSkew, { allowZero: true }) ?? 60_000
-    this.#defaultLifetime = optionalDuration('defaultLifetime', options.defaultLifetime, {
-      allowZero: false,
-    })
-    this.#timeout = optionalDuration('timeout', options.timeout, { allowZero: false }) ?? 10_000
-    this.#lockTtl = optionalDuration('lockTtl', options.lockTtl, { allowZero: false }) ?? 30_000
-    this.#retry = options.retry ?? {}
-    this.#tokenTypes = new Set((options.tokenTypes ?? ['Bearer']).map((type) => type.toLowerCase()))
-    this.#onEvent = options.onEvent
-    this.#defaultKey = this.#keyOf(grant.params)
-    this.#tokenUrls = new Set([withoutQuery(grant.tokenUrl)])
+    this.#paramKeys = new LruMap(settings.cacheSize, 'cacheSize')
+    this.#shared =
+      settings.store &&
+      new StoreProtocol(settings.store, {
+        lockTtl: settings.lockTtl,
+        now: settings.now,
+        onError: (key, operation, error) =>
+          this.#emit({ type: 'store_error', key, operation, error }),
+      })
+    this.#cooldowns = new Cooldowns(settings.now)
+    this.#defaultKey = this.#keyOf(this.#grant.params)
+    this.#tokenUrls = new Set([withoutQuery(this.#grant.tokenUrl)])
     this.#flight = pMemoize(
       (key: string, reason: RefreshReason, params: ResolvedParams) =>
         this.#refresh(key, reason, params),
@@ -289,23 +204,18 @@ export class TokenManager {
 
   async #refresh(key: string, reason: RefreshReason, params: ResolvedParams): Promise<Token> {
     const entry = this.#memory.get(key)
-    const cooldown = this.#cooldowns.get(key)
-    let failure: OAuthInterceptorsError
-    if (cooldown !== undefined && this.#now() < cooldown.until) {
-      // The server asked us to wait (Retry-After beyond our retries): don't ask again yet.
-      failure = cooldown.error
-    } else {
+    // The server asked us to wait (Retry-After beyond our retries): don't ask again yet.
+    let failure = this.#cooldowns.active(key)
+    if (failure === undefined) {
       try {
         const token = await this.#obtain(key, reason, params, entry)
-        this.#cooldowns.delete(key)
+        this.#cooldowns.clear(key)
         return token
       } catch (error) {
         failure = asLibraryError(error)
         this.#stats.failed++
         this.#emit({ type: 'token_failed', key, reason, error: failure })
-        const wait = failure.retryAfter
-        if (wait !== undefined)
-          this.#cooldowns.set(key, { until: this.#now() + wait, error: failure })
+        this.#cooldowns.record(key, failure)
       }
     }
     // A token in its early-refresh window is still valid, unless a resource server rejected it
@@ -318,112 +228,42 @@ export class TokenManager {
       entry.token.expiresAt !== undefined &&
       now < entry.token.expiresAt
     ) {
-      entry.refreshAt = now + Math.min((entry.token.expiresAt - now) / 2, 5_000)
+      entry.refreshAt = earlyRefreshRetryAt(now, entry.token.expiresAt)
       return entry.token
     }
     throw failure
   }
 
-  async #obtain(
+  /** A new token for `key`: through the shared store when there is one, else from the endpoint. */
+  #obtain(
     key: string,
     reason: RefreshReason,
     params: ResolvedParams,
     entry: Entry | undefined,
   ): Promise<Token> {
-    const rejected = entry?.rejected ? entry.token.accessToken : undefined
-    const store = this.#store
-    if (!store) return this.#save(key, await this.#request(key, reason, params, entry?.token))
-
-    // A fleet: another manager or process may already have a newer token.
-    let shared = await this.#storeCall(key, 'get', () => store.get(key))
-    if (this.#usable(shared, rejected, entry?.token))
-      return this.#accept(key, shared as Token, reason)
-    if (store.acquire) {
-      const deadline = this.#now() + 2 * this.#lockTtl
-      for (;;) {
-        const lock: TokenLock | undefined | typeof STORE_FAILED = await this.#storeCall(
+    const fromEndpoint = async (previous: Token | undefined) => {
+      const token = await this.#request(key, reason, params, previous)
+      this.#remember(key, token)
+      return token
+    }
+    if (this.#shared === undefined) return fromEndpoint(entry?.token)
+    return this.#shared.obtain(key, {
+      current: entry?.token,
+      rejected: entry?.rejected ?? false,
+      fromEndpoint,
+      fromStore: (token) => {
+        this.#remember(key, token)
+        this.#stats.fromStore++
+        this.#emit({
+          type: 'token_received',
           key,
-          'acquire',
-          () => store.acquire?.(key, this.#lockTtl),
-        )
-        if (lock === STORE_FAILED) break
-        if (lock) {
-          try {
-            shared = await this.#storeCall(key, 'get', () => store.get(key))
-            if (this.#usable(shared, rejected, entry?.token))
-              return this.#accept(key, shared as Token, reason)
-            const previous = shared && shared !== STORE_FAILED ? shared : entry?.token
-            return await this.#save(key, await this.#request(key, reason, params, previous))
-          } finally {
-            await this.#storeCall(key, 'release', () => lock.release())
-          }
-        }
-        const remaining = deadline - this.#now()
-        if (remaining <= 0) break
-        const waited = await this.#storeCall(key, 'waitForChange', () =>
-          store.waitForChange?.(key, remaining),
-        )
-        if (waited === STORE_FAILED) break
-        shared = await this.#storeCall(key, 'get', () => store.get(key))
-        if (this.#usable(shared, rejected, entry?.token))
-          return this.#accept(key, shared as Token, reason)
-      }
-    }
-    return this.#save(key, await this.#request(key, reason, params, entry?.token))
-  }
-
-  #usable(
-    token: Token | undefined | typeof STORE_FAILED,
-    rejected: string | undefined,
-    replacing?: Token,
-  ): boolean {
-    return (
-      token !== undefined &&
-      token !== STORE_FAILED &&
-      token.accessToken !== rejected &&
-      (token.refreshAt === undefined || this.#now() < token.refreshAt) &&
-      // A shared token older than the one being replaced was itself replaced already: Redis
-      // missed the newer write (an outage). Same grant, same lifetime: expiresAt orders them.
-      !(
-        replacing?.expiresAt !== undefined &&
-        token.expiresAt !== undefined &&
-        token.expiresAt < replacing.expiresAt
-      )
-    )
-  }
-
-  /** Runs a store operation; a failing store is reported and never fails the caller. */
-  async #storeCall<T>(
-    key: string,
-    operation: StoreOperation,
-    run: () => T | Promise<T>,
-  ): Promise<T | typeof STORE_FAILED> {
-    try {
-      return await run()
-    } catch (error) {
-      this.#emit({ type: 'store_error', key, operation, error })
-      return STORE_FAILED
-    }
-  }
-
-  #accept(key: string, token: Token, reason: RefreshReason): Token {
-    this.#remember(key, token)
-    this.#stats.fromStore++
-    this.#emit({
-      type: 'token_received',
-      key,
-      reason,
-      lifetime: lifetimeOf(token, this.#now()),
-      source: 'store',
+          reason,
+          lifetime: lifetimeFrom(token, this.#now()),
+          source: 'store',
+        })
+        return token
+      },
     })
-    return token
-  }
-
-  async #save(key: string, token: Token): Promise<Token> {
-    this.#remember(key, token)
-    const store = this.#store
-    if (store) await this.#storeCall(key, 'set', () => store.set(key, token))
-    return token
   }
 
   #remember(key: string, token: Token): void {
@@ -464,6 +304,7 @@ export class TokenManager {
     return this.#send(key, reason, 'obtain', () => grant.obtain(params), undefined)
   }
 
+  /** One token request, retried with backoff while it fails transiently. */
   async #send(
     key: string,
     reason: RefreshReason,
@@ -471,6 +312,7 @@ export class TokenManager {
     build: () => TokenRequest | Promise<TokenRequest>,
     usedRefreshToken: string | undefined,
   ): Promise<Token> {
+    const { fetch, timeout, retry } = this.#settings
     for (let attempt = 1; ; attempt++) {
       const startedAt = this.#now()
       this.#stats.requested++
@@ -478,21 +320,21 @@ export class TokenManager {
       try {
         const request = await build()
         this.#tokenUrls.add(withoutQuery(request.url))
-        const body = await postTokenRequest(this.#fetch, request, this.#timeout)
-        const token = this.#toToken(body, startedAt, usedRefreshToken)
+        const body = await postTokenRequest(fetch, request, timeout)
+        const token = toToken(body, this.#settings, startedAt, usedRefreshToken)
         this.#stats.received++
         this.#stats.reasons[reason]++
         this.#emit({
           type: 'token_received',
           key,
           reason,
-          lifetime: lifetimeOf(token, startedAt),
+          lifetime: lifetimeFrom(token, startedAt),
           source: 'endpoint',
         })
         return token
       } catch (error) {
         const failure = asLibraryError(error)
-        const delay = this.#retry === false ? undefined : retryDelay(failure, attempt, this.#retry)
+        const delay = retry === false ? undefined : retryDelay(failure, attempt, retry)
         if (delay === undefined) throw failure
         this.#stats.retried++
         this.#emit({ type: 'token_retry', key, attempt, delay, error: failure })
@@ -501,55 +343,11 @@ export class TokenManager {
     }
   }
 
-  #toToken(
-    body: Record<string, unknown>,
-    startedAt: number,
-    usedRefreshToken: string | undefined,
-  ): Token {
-    let parsed: ReturnType<Grant['parse']>
-    try {
-      parsed = this.#grant.parse(body)
-    } catch (cause) {
-      throw isOAuthInterceptorsError(cause)
-        ? cause
-        : customGrantError("The grant's parse() failed", cause)
-    }
-    const accessToken = parsed?.accessToken
-    if (typeof accessToken !== 'string' || accessToken === '') {
-      throw new TokenEndpointError('The token response has no access_token', 'invalid_response')
-    }
-    const tokenType =
-      parsed.tokenType === undefined || /^bearer$/i.test(parsed.tokenType)
-        ? 'Bearer'
-        : parsed.tokenType
-    if (!this.#tokenTypes.has(tokenType.toLowerCase())) {
-      throw new TokenEndpointError(
-        `The token endpoint issued a "${tokenType}" token; accept it with the tokenTypes option if your API understands it`,
-        'unsupported_token_type',
-      )
-    }
-    const lifetime =
-      seconds(parsed.expiresIn) ?? lifetimeFromJwt(accessToken) ?? this.#defaultLifetime
-    const expiresAt = lifetime === undefined ? undefined : startedAt + lifetime
-    return {
-      accessToken,
-      tokenType,
-      expiresAt,
-      refreshAt:
-        lifetime === undefined
-          ? undefined
-          : startedAt + lifetime - Math.min(this.#skew, lifetime / 2),
-      // RFC 6749 §6: a refresh response without a refresh token keeps the old one.
-      refreshToken: parsed.refreshToken ?? usedRefreshToken,
-      scope: parsed.scope,
-      raw: body,
-    }
-  }
-
   #emit(event: TokenEvent): void {
-    if (!this.#onEvent) return
+    const onEvent = this.#settings.onEvent
+    if (!onEvent) return
     try {
-      this.#onEvent(event)
+      onEvent(event)
     } catch {
       // A broken listener must not break token handling.
     }
@@ -561,21 +359,9 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
   return new TokenManager(options)
 }
 
-/** `expires_in` in ms; numeric strings accepted, anything else (NaN, ≤ 0) means unknown. */
-function seconds(value: unknown): number | undefined {
-  const number = typeof value === 'string' && value.trim() !== '' ? Number(value) : value
-  return typeof number === 'number' && Number.isFinite(number) && number > 0
-    ? number * 1000
-    : undefined
-}
-
 /** One part of a call's params signature; `\u0001` marks "not given" (a scope may be ''). */
 function part(value: string | readonly string[] | undefined): string {
   return value === undefined ? '\u0001' : typeof value === 'string' ? value : value.join(' ')
-}
-
-function lifetimeOf(token: Token, from: number): number | undefined {
-  return token.expiresAt === undefined ? undefined : token.expiresAt - from
 }
 
 function withoutQuery(url: string): string {
