@@ -44,6 +44,7 @@ export { createRequestPolicy, isTokenRejected, RequestPolicy } from './request-p
 export type {
   MaybePromise,
   RefreshReason,
+  Timers,
   Token,
   TokenEvent,
   TokenLock,

@@ -3,7 +3,7 @@ import type { Grant } from './grants/grants'
 import type { FetchLike } from './grants/token-endpoint'
 import type { RetryOptions } from './manager/retry'
 import type { TokenManagerOptions } from './manager/token-manager'
-import type { TokenEvent, TokenStore } from './types'
+import type { Timers, TokenEvent, TokenStore } from './types'
 
 /** Construction-time checks. Each names the option and says how to fix it, never its value when secret. */
 
@@ -117,6 +117,8 @@ export interface ManagerSettings {
   readonly cacheSize: number
   readonly fetch: FetchLike
   readonly now: () => number
+  readonly timers: Timers
+  readonly random: () => number
   readonly refreshSkew: number
   readonly defaultLifetime: number | undefined
   readonly timeout: number
@@ -136,6 +138,12 @@ const DEFAULT_LOCK_TTL = 30_000
 /** Monotonic, so wall-clock jumps neither expire nor resurrect tokens. */
 const monotonicClock = () => performance.timeOrigin + performance.now()
 
+/** The globals, looked up at each call so that fake timers installed after construction apply. */
+const globalTimers: Timers = {
+  setTimeout: (callback, ms) => setTimeout(callback, ms),
+  clearTimeout: (handle) => clearTimeout(handle as Parameters<typeof clearTimeout>[0]),
+}
+
 /**
  * Checks the options of a token manager and fills in the defaults. Throws a `ConfigError`
  * naming the first bad option and how to fix it.
@@ -149,7 +157,7 @@ export function validateManagerOptions(options: TokenManagerOptions): ManagerSet
       'Pass grant: clientCredentials({ tokenUrl, clientId, clientSecret }) or another grant.',
     )
   }
-  for (const name of ['fetch', 'now', 'onEvent'] as const) {
+  for (const name of ['fetch', 'now', 'random', 'onEvent'] as const) {
     if (options[name] !== undefined && typeof options[name] !== 'function') {
       throw new ConfigError(
         name,
@@ -169,6 +177,17 @@ export function validateManagerOptions(options: TokenManagerOptions): ManagerSet
     }
     optionalDuration('retry.minDelay', options.retry.minDelay, { allowZero: true })
     optionalDuration('retry.maxDelay', options.retry.maxDelay, { allowZero: true })
+  }
+  if (
+    options.timers !== undefined &&
+    (typeof options.timers?.setTimeout !== 'function' ||
+      typeof options.timers.clearTimeout !== 'function')
+  ) {
+    throw new ConfigError(
+      'timers',
+      'expected an object with setTimeout and clearTimeout functions',
+      'Pass timers: { setTimeout, clearTimeout } (bound to their owner), or leave it out.',
+    )
   }
   const fetchFn = options.fetch ?? globalThis.fetch
   if (typeof fetchFn !== 'function') {
@@ -212,6 +231,8 @@ export function validateManagerOptions(options: TokenManagerOptions): ManagerSet
     cacheSize: requireCount('cacheSize', options.cacheSize ?? DEFAULT_CACHE_SIZE),
     fetch: fetchFn,
     now: options.now ?? monotonicClock,
+    timers: options.timers ?? globalTimers,
+    random: options.random ?? Math.random,
     refreshSkew:
       optionalDuration('refreshSkew', options.refreshSkew, { allowZero: true }) ??
       DEFAULT_REFRESH_SKEW,

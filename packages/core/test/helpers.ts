@@ -1,5 +1,6 @@
 import nock from 'nock'
 import { afterEach, beforeAll, beforeEach } from 'vitest'
+import type { Timers } from '../src/index'
 
 export const ISSUER = 'https://auth.example.test'
 export const TOKEN_URL = `${ISSUER}/oauth/token`
@@ -55,6 +56,47 @@ export function manualClock(start = 1_000_000) {
     now: () => time,
     advance(ms: number) {
       time += ms
+    },
+  }
+}
+
+/**
+ * Timers the test runs by hand, for the `timers` option: nothing fires until `fire(ms)`, so
+ * no test waits real time for a backoff or a timeout.
+ */
+export function fakeTimers() {
+  const pending = new Map<number, { ms: number; callback: () => void }>()
+  const waiting: Array<{ ms: number; wake: () => void }> = []
+  const scheduled: number[] = []
+  let lastId = 0
+  const find = (ms: number) => [...pending].find(([, timer]) => timer.ms === ms)
+  const timers: Timers = {
+    setTimeout(callback, ms) {
+      pending.set(++lastId, { ms, callback })
+      scheduled.push(ms)
+      for (const waiter of waiting.filter((waiter) => waiter.ms === ms)) {
+        waiting.splice(waiting.indexOf(waiter), 1)
+        waiter.wake()
+      }
+      return lastId
+    },
+    clearTimeout(handle) {
+      pending.delete(handle as number)
+    },
+  }
+  return {
+    timers,
+    /** The delay of every timer set so far, in order. */
+    scheduled,
+    /** Delays of the timers neither fired nor cleared. */
+    pending: () => [...pending.values()].map((timer) => timer.ms),
+    /** Waits until a timer of `ms` is set (the code under test may not be there yet), then fires it. */
+    async fire(ms: number): Promise<void> {
+      if (!find(ms)) await new Promise<void>((wake) => waiting.push({ ms, wake }))
+      const [id, timer] = find(ms) ?? []
+      if (id === undefined || !timer) throw new Error(`no ${ms} ms timer`)
+      pending.delete(id)
+      timer.callback()
     },
   }
 }

@@ -1,4 +1,5 @@
 import { isTransientStatus, OAuthError, TokenEndpointError } from '../errors'
+import type { Timers } from '../types'
 import type { TokenRequest } from './grants'
 
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>
@@ -9,12 +10,11 @@ export type FetchLike = (input: string, init: RequestInit) => Promise<Response>
  * the request, whose body holds the credentials.
  */
 export async function postTokenRequest(
-  fetchFn: FetchLike,
   request: TokenRequest,
-  timeout: number,
+  { fetch: fetchFn, timeout, timers }: { fetch: FetchLike; timeout: number; timers: Timers },
 ): Promise<Record<string, unknown>> {
   const controller = new AbortController()
-  const timer = setTimeout(() => controller.abort(), timeout)
+  const timer = timers.setTimeout(() => controller.abort(), timeout)
   let response: Response
   let text: string
   try {
@@ -37,7 +37,7 @@ export async function postTokenRequest(
       transient: true,
     })
   } finally {
-    clearTimeout(timer)
+    timers.clearTimeout(timer)
   }
 
   const body = parseBody(text, response.headers.get('content-type'))

@@ -1,4 +1,5 @@
 import type { OAuthInterceptorsError } from '../errors'
+import type { Timers } from '../types'
 
 /** How transient token-request failures (5xx, 408, 429, network, timeout) are retried. */
 export interface RetryOptions {
@@ -34,6 +35,13 @@ export function retryDelay(
   // A server asking for longer than we would wait gets no retry now, and a cooldown.
   if (asked !== undefined && asked > maxDelay) return undefined
   return Math.max(backoff, asked ?? 0)
+}
+
+/** Resolves after `ms` on `timers`: the wait between two attempts. */
+export function backoff(ms: number, timers: Timers): Promise<void> {
+  return new Promise((resolve) => {
+    timers.setTimeout(resolve, ms)
+  })
 }
 
 /**

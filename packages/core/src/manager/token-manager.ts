@@ -9,11 +9,11 @@ import {
   type TokenRequest,
 } from '../grants/grants'
 import { type FetchLike, postTokenRequest } from '../grants/token-endpoint'
-import type { RefreshReason, Token, TokenEvent, TokenStats, TokenStore } from '../types'
+import type { RefreshReason, Timers, Token, TokenEvent, TokenStats, TokenStore } from '../types'
 import { type ManagerSettings, validateManagerOptions } from '../validate'
 import { earlyRefreshRetryAt, lifetimeFrom } from './expiry'
 import { LruMap } from './memory-store'
-import { Cooldowns, type RetryOptions, retryDelay } from './retry'
+import { backoff, Cooldowns, type RetryOptions, retryDelay } from './retry'
 import { StoreProtocol } from './store-protocol'
 import { toToken } from './token-response'
 
@@ -38,12 +38,23 @@ export interface TokenManagerOptions {
   now?: (() => number) | undefined
   /** Time limit of one token request in ms. @default 10_000 */
   timeout?: number | undefined
-  /** Retries of transient failures (5xx, 429, network, timeout); `false` for none. @default { retries: 2, minDelay: 200, maxDelay: 10_000 } */
+  /** Retries of transient failures (5xx, 408, 429, network, timeout); `false` for none. @default { retries: 2, minDelay: 200, maxDelay: 10_000 } */
   retry?: RetryOptions | false | undefined
   /** Token types accepted, any case (RFC 6749 §7.1). A response without `token_type` counts as Bearer. @default ['Bearer'] */
   tokenTypes?: readonly string[] | undefined
   /** How long a cross-process refresh lock (see `TokenStore.acquire`) may be held in ms. @default 30_000 */
   lockTtl?: number | undefined
+  /**
+   * The timers of the retry backoff and of the token-request `timeout`; inject fakes in tests.
+   * Its functions are called as methods of this object, so pass bound ones.
+   * @default the global setTimeout and clearTimeout, looked up at each call (fake timers installed later apply)
+   */
+  timers?: Timers | undefined
+  /**
+   * Numbers in [0, 1) for the retry jitter; a constant gives predictable backoff delays.
+   * @default Math.random
+   */
+  random?: (() => number) | undefined
   /** Observability hook; its exceptions are ignored. Events never carry secrets. */
   onEvent?: ((event: TokenEvent) => void) | undefined
 }
@@ -312,7 +323,7 @@ export class TokenManager {
     build: () => TokenRequest | Promise<TokenRequest>,
     usedRefreshToken: string | undefined,
   ): Promise<Token> {
-    const { fetch, timeout, retry } = this.#settings
+    const { retry, random, timers } = this.#settings
     for (let attempt = 1; ; attempt++) {
       const startedAt = this.#now()
       this.#stats.requested++
@@ -320,7 +331,7 @@ export class TokenManager {
       try {
         const request = await build()
         this.#tokenUrls.add(withoutQuery(request.url))
-        const body = await postTokenRequest(fetch, request, timeout)
+        const body = await postTokenRequest(request, this.#settings)
         const token = toToken(body, this.#settings, startedAt, usedRefreshToken)
         this.#stats.received++
         this.#stats.reasons[reason]++
@@ -334,11 +345,11 @@ export class TokenManager {
         return token
       } catch (error) {
         const failure = asLibraryError(error)
-        const delay = retry === false ? undefined : retryDelay(failure, attempt, retry)
+        const delay = retry === false ? undefined : retryDelay(failure, attempt, retry, random)
         if (delay === undefined) throw failure
         this.#stats.retried++
         this.#emit({ type: 'token_retry', key, attempt, delay, error: failure })
-        await new Promise((resolve) => setTimeout(resolve, delay))
+        await backoff(delay, timers)
       }
     }
   }
