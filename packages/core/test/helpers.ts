@@ -15,7 +15,8 @@ type Reply = [number, unknown, (Record<string, string> | undefined)?]
 
 /**
  * Mocks the token endpoint with nock; `reply` answers each request in turn.
- * Returns the list of requests it received.
+ * Returns the list of requests it received. It answers any number of requests, but one that
+ * none reached fails the test (see {@link useNock}).
  */
 export function tokenEndpoint(
   reply: (request: SeenRequest, index: number) => Reply | Promise<Reply> = () => [
@@ -29,9 +30,10 @@ export function tokenEndpoint(
   }: { path?: string; origin?: string; delay?: number } = {},
 ): SeenRequest[] {
   const seen: SeenRequest[] = []
+  // Persisted, nock counts it as used once hit; .times(huge) would stay pending for ever.
   nock(origin)
+    .persist()
     .post(path)
-    .times(Number.MAX_SAFE_INTEGER)
     .delay(delay)
     .reply(async function (_uri, body) {
       const request = {
@@ -101,7 +103,7 @@ export function fakeTimers() {
   }
 }
 
-/** Every test starts with no mocks, and no real network. */
+/** Every test starts with no mocks and no real network, and fails when a mock went unused. */
 export function useNock(): void {
   beforeAll(() => {
     nock.disableNetConnect()
@@ -110,7 +112,10 @@ export function useNock(): void {
     nock.cleanAll()
   })
   afterEach(() => {
+    // An unused mock means the test did not send what it set out to check.
+    const unused = nock.pendingMocks()
     nock.cleanAll()
+    if (unused.length > 0) throw new Error(`Mocked requests never sent: ${unused.join(', ')}`)
   })
 }
 
