@@ -337,23 +337,31 @@ export function refreshTokenGrant(options: RefreshTokenGrantOptions): Grant {
 export interface CustomTokenRequest {
   /** @default the grant's tokenUrl */
   url?: string | undefined
+  /** Extra request headers, any case; `accept: application/json` is added. @default {} */
   headers?: Record<string, string> | undefined
+  /** A value sent as a JSON body, with `content-type: application/json` unless set. */
   json?: unknown
+  /** Members sent form-urlencoded; a list repeats the member, `undefined` leaves it out. */
   form?: Record<string, string | readonly string[] | undefined> | undefined
   /** A body sent as is; set `content-type` in `headers`. */
   body?: string | undefined
 }
 
+/** Options of {@link customGrant}. */
 export interface CustomGrantOptions {
   /** Absolute URL of the login or token endpoint. */
   tokenUrl: string
-  /** Builds the request that obtains a token (a login, an API-key exchange…). */
+  /**
+   * Builds the request that obtains a token (a login, an API-key exchange…). If it throws, the
+   * token request fails with a `TokenEndpointError` of code `custom_grant_error`, the thrown
+   * value as `cause`; so do `refresh` and `parse`.
+   */
   request: (params: ResolvedParams) => MaybePromise<CustomTokenRequest>
   /** Builds the request that uses a refresh token; when it fails, `request` runs again. */
   refresh?:
     | ((refreshToken: string, params: ResolvedParams) => MaybePromise<CustomTokenRequest>)
     | undefined
-  /** Reads the response body. @default the standard `access_token`/`expires_in` members */
+  /** Reads a successful response body. @default the standard `access_token`/`expires_in` members */
   parse?: ((body: Record<string, unknown>) => TokenResponse) | undefined
   /**
    * What distinguishes this grant's tokens from others at the same URL, e.g. `[username]`;
@@ -364,8 +372,11 @@ export interface CustomGrantOptions {
   identity?: readonly string[] | undefined
   /** Accept a plain `http://` endpoint that is not on loopback. @default false */
   allowInsecureHttp?: boolean | undefined
+  /** Scope asked for; `getToken()` may override it. @default none */
   scope?: TokenParams['scope']
+  /** Audience asked for; `getToken()` may override it. @default none */
   audience?: TokenParams['audience']
+  /** RFC 8707 resource indicators; `getToken()` may override them. @default none */
   resource?: TokenParams['resource']
 }
 

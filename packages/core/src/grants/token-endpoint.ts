@@ -2,12 +2,13 @@ import { isTransientStatus, OAuthError, TokenEndpointError } from '../errors'
 import type { Timers } from '../types'
 import type { TokenRequest } from './grants'
 
+/** The part of `fetch` token requests use: a string URL and an init. */
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>
 
 /**
  * Sends one token request and returns the success body. Throws `OAuthError` for RFC 6749
  * §5.2 bodies (also on 200), `TokenEndpointError` for everything else. No message carries
- * the request, whose body holds the credentials.
+ * the request, whose body holds the credentials. The `timeout` runs on `timers`.
  */
 export async function postTokenRequest(
   request: TokenRequest,

@@ -17,6 +17,7 @@ import { backoff, Cooldowns, type RetryOptions, retryDelay } from './retry'
 import { StoreProtocol } from './store-protocol'
 import { toToken } from './token-response'
 
+/** Options of {@link createTokenManager}; every one but `grant` may be left out. */
 export interface TokenManagerOptions {
   /** How tokens are obtained: `clientCredentials(…)`, `passwordGrant(…)`, `refreshTokenGrant(…)`, `customGrant(…)`. */
   grant: Grant
@@ -55,7 +56,7 @@ export interface TokenManagerOptions {
    * @default Math.random
    */
   random?: (() => number) | undefined
-  /** Observability hook; its exceptions are ignored. Events never carry secrets. */
+  /** Observability hook; its exceptions are ignored. Events never carry secrets. @default none */
   onEvent?: ((event: TokenEvent) => void) | undefined
 }
 
