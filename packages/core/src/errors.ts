@@ -1,4 +1,44 @@
 /**
+ * Error codes an authorization server may answer (RFC 6749 §5.2 and §4.1.2.1, RFC 6750 §3.1,
+ * RFC 8628 §3.5, RFC 8693 §2.2.2, RFC 8707 §2, RFC 9449 §7.1). Any other string a server sends
+ * is accepted as is.
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-5.2
+ */
+export type OAuthErrorCode =
+  | 'invalid_request'
+  | 'invalid_client'
+  | 'invalid_grant'
+  | 'unauthorized_client'
+  | 'unsupported_grant_type'
+  | 'invalid_scope'
+  | 'access_denied'
+  | 'unsupported_response_type'
+  | 'server_error'
+  | 'temporarily_unavailable'
+  | 'invalid_token'
+  | 'insufficient_scope'
+  | 'authorization_pending'
+  | 'slow_down'
+  | 'expired_token'
+  | 'invalid_target'
+  | 'invalid_dpop_proof'
+  | 'use_dpop_nonce'
+  // Keeps the known codes in editor completions while accepting any code a server sends.
+  | (string & {})
+
+/** Reasons a token request failed without an OAuth error body. */
+export type TokenEndpointErrorCode =
+  | 'http_error'
+  | 'network_error'
+  | 'timeout'
+  | 'invalid_response'
+  | 'unsupported_token_type'
+  | 'custom_grant_error'
+
+/** Every `code` an {@link OAuthInterceptorsError} may carry. */
+export type ErrorCode = TokenEndpointErrorCode | 'invalid_config' | OAuthErrorCode
+
+/**
  * Base class of every error this library throws. `code` is a stable string to branch on;
  * messages are for people and never contain a secret (client secret, password, refresh or
  * access token).
@@ -6,18 +46,24 @@
 export class OAuthInterceptorsError extends Error {
   override name = 'OAuthInterceptorsError'
   /** A stable, machine-readable reason, e.g. `invalid_grant`, `timeout`, `invalid_config`. */
-  readonly code: string
-  /** `true` when trying again later may succeed (5xx, 429, network, timeout). */
+  readonly code: ErrorCode
+  /** `true` when trying again later may succeed (5xx, 408, 429, network, timeout). */
   readonly transient: boolean
+  /**
+   * Milliseconds the server asked us to wait (`Retry-After`), when it said.
+   * @default undefined
+   */
+  readonly retryAfter: number | undefined
 
   constructor(
     message: string,
-    code: string,
-    options: { cause?: unknown; transient?: boolean } = {},
+    code: ErrorCode,
+    options: { cause?: unknown; transient?: boolean; retryAfter?: number | undefined } = {},
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause })
     this.code = code
     this.transient = options.transient ?? false
+    this.retryAfter = options.retryAfter
   }
 
   /** A serialisable, secret-free view (what `JSON.stringify(error)` prints). */
@@ -28,7 +74,7 @@ export class OAuthInterceptorsError extends Error {
 }
 
 /** Codes after which asking again with the same credentials cannot succeed (RFC 6749 §5.2). */
-const TERMINAL_OAUTH_CODES = new Set([
+const TERMINAL_OAUTH_CODES: ReadonlySet<string> = new Set([
   'invalid_request',
   'invalid_client',
   'invalid_grant',
@@ -40,6 +86,23 @@ const TERMINAL_OAUTH_CODES = new Set([
 ])
 
 /**
+ * Whether an HTTP status says the same request may succeed later: 408 Request Timeout, 429 Too
+ * Many Requests and every 5xx. The one rule for token responses, with or without an OAuth body.
+ */
+export function isTransientStatus(status: number): boolean {
+  return status >= 500 || status === 429 || status === 408
+}
+
+/**
+ * Whether an RFC 6749 §5.2 error may go away by asking again: never for codes that say the
+ * credentials or request are wrong, else on a transient status or a code that says so.
+ */
+export function isTransientOAuthError(code: string, status: number): boolean {
+  if (TERMINAL_OAUTH_CODES.has(code)) return false
+  return isTransientStatus(status) || code === 'temporarily_unavailable' || code === 'server_error'
+}
+
+/**
  * The authorization server answered with an RFC 6749 §5.2 error body, on any status
  * (some servers answer 200 with an `error` member).
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-5.2
@@ -47,69 +110,57 @@ const TERMINAL_OAUTH_CODES = new Set([
 export class OAuthError extends OAuthInterceptorsError {
   override name = 'OAuthError'
   /** The `error` member, e.g. `invalid_client`. Same as `code`. */
-  readonly error: string
+  readonly error: OAuthErrorCode
+  /** The `error_description` member: for people, may be absent. */
   readonly errorDescription: string | undefined
+  /** The `error_uri` member: a page about the error, may be absent. */
   readonly errorUri: string | undefined
   /** HTTP status of the token response. */
   readonly status: number
-  /** Milliseconds the server asked us to wait (`Retry-After`), when it said. */
-  readonly retryAfter: number | undefined
 
   constructor(
     body: { error: string; error_description?: unknown; error_uri?: unknown },
     status: number,
-    retryAfter?: number,
+    retryAfter?: number | undefined,
   ) {
     const description =
       typeof body.error_description === 'string' ? body.error_description : undefined
     super(
       `The token endpoint answered ${status} ${body.error}${description ? `: ${description}` : ''}`,
       body.error,
-      {
-        transient:
-          !TERMINAL_OAUTH_CODES.has(body.error) &&
-          (status >= 500 ||
-            status === 429 ||
-            body.error === 'temporarily_unavailable' ||
-            body.error === 'server_error'),
-      },
+      { transient: isTransientOAuthError(body.error, status), retryAfter },
     )
     this.error = body.error
     this.errorDescription = description
     this.errorUri = typeof body.error_uri === 'string' ? body.error_uri : undefined
     this.status = status
-    this.retryAfter = retryAfter
   }
 }
 
-/** Reasons a token request failed without an OAuth error body. */
-export type TokenEndpointErrorCode =
-  | 'http_error'
-  | 'network_error'
-  | 'timeout'
-  | 'invalid_response'
-  | 'unsupported_token_type'
-
 /**
  * The token request failed on the way: HTTP status without an OAuth error body, network
- * failure, timeout, or a response we cannot use (not JSON/form, no `access_token`).
+ * failure, timeout, a response we cannot use (not JSON/form, no `access_token`), or a
+ * grant's own code that threw while building the request or reading the response
+ * (`custom_grant_error`, with what it threw as `cause`).
  */
 export class TokenEndpointError extends OAuthInterceptorsError {
   override name = 'TokenEndpointError'
   declare readonly code: TokenEndpointErrorCode
   /** HTTP status, when a response arrived. */
   readonly status: number | undefined
-  /** Milliseconds the server asked us to wait (`Retry-After`), when it said. */
-  readonly retryAfter: number | undefined
 
   constructor(
     message: string,
     code: TokenEndpointErrorCode,
-    options: { status?: number; cause?: unknown; transient?: boolean; retryAfter?: number } = {},
+    options: {
+      status?: number
+      cause?: unknown
+      transient?: boolean
+      retryAfter?: number | undefined
+    } = {},
   ) {
     super(message, code, options)
     this.status = options.status
-    this.retryAfter = options.retryAfter
   }
 }
 

@@ -1,4 +1,4 @@
-export type { TokenEndpointErrorCode } from './errors'
+export type { ErrorCode, OAuthErrorCode, TokenEndpointErrorCode } from './errors'
 export {
   ConfigError,
   isOAuthError,
@@ -19,23 +19,25 @@ export type {
   TokenParams,
   TokenRequest,
   TokenResponse,
-} from './grants'
+} from './grants/grants'
 export {
   basicAuthorization,
   clientCredentials,
   customGrant,
   passwordGrant,
   refreshTokenGrant,
-} from './grants'
-export { MemoryTokenStore } from './memory-store'
+} from './grants/grants'
+export type { FetchLike } from './grants/token-endpoint'
+export { MemoryTokenStore } from './manager/memory-store'
+export type { RetryOptions } from './manager/retry'
+export type { GetTokenOptions, TokenManager, TokenManagerOptions } from './manager/token-manager'
+export { createTokenManager } from './manager/token-manager'
 export type { AuthConfig, RequestPolicyOptions, ResponseLike } from './pipeline/policy'
 export { isTokenRejected } from './pipeline/policy'
-export type { FetchLike, RetryOptions } from './token-endpoint'
-export type { GetTokenOptions, TokenManagerOptions } from './token-manager'
-export { createTokenManager, TokenManager } from './token-manager'
 export type {
   MaybePromise,
   RefreshReason,
+  Timers,
   Token,
   TokenEvent,
   TokenLock,

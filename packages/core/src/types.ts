@@ -2,6 +2,17 @@ import type { OAuthInterceptorsError } from './errors'
 
 export type MaybePromise<T> = T | Promise<T>
 
+/**
+ * The timers a manager schedules with: the retry backoff and the token-request timeout.
+ * Inject fakes in tests, or a runtime's own scheduler. Called as methods of this object.
+ */
+export interface Timers {
+  /** Calls `callback` once, `ms` from now; returns a handle for `clearTimeout`. */
+  setTimeout(callback: () => void, ms: number): unknown
+  /** Cancels a timer `setTimeout` returned, unless it has fired. */
+  clearTimeout(handle: unknown): void
+}
+
 /** A token as `getToken()` returns it and a `TokenStore` keeps it. Plain JSON data. */
 export interface Token {
   readonly accessToken: string

@@ -1,4 +1,9 @@
 import { ConfigError } from './errors'
+import type { Grant } from './grants/grants'
+import type { FetchLike } from './grants/token-endpoint'
+import type { RetryOptions } from './manager/retry'
+import type { TokenManagerOptions } from './manager/token-manager'
+import type { Timers, TokenEvent, TokenStore } from './types'
 
 /** Construction-time checks. Each names the option and says how to fix it, never its value when secret. */
 
@@ -91,4 +96,153 @@ export function resourceIndicators(value: unknown): string[] {
     }
     return resource as string
   })
+}
+
+/** An integer ≥ 1: how many entries a bounded cache keeps. */
+export function requireCount(option: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw new ConfigError(
+      option,
+      `expected an integer ≥ 1, got ${String(value)}`,
+      `Pass how many tokens to keep, e.g. ${option}: 1000.`,
+    )
+  }
+  return value
+}
+
+/** {@link TokenManagerOptions} after checks, with every default filled in. */
+export interface ManagerSettings {
+  readonly grant: Grant
+  readonly store: TokenStore | undefined
+  readonly cacheSize: number
+  readonly fetch: FetchLike
+  readonly now: () => number
+  readonly timers: Timers
+  readonly random: () => number
+  readonly refreshSkew: number
+  readonly defaultLifetime: number | undefined
+  readonly timeout: number
+  readonly retry: RetryOptions | false
+  /** Accepted token types, lower case. */
+  readonly tokenTypes: ReadonlySet<string>
+  readonly lockTtl: number
+  readonly onEvent: ((event: TokenEvent) => void) | undefined
+}
+
+/** The defaults documented on {@link TokenManagerOptions}. */
+const DEFAULT_REFRESH_SKEW = 60_000
+const DEFAULT_CACHE_SIZE = 100
+const DEFAULT_TIMEOUT = 10_000
+const DEFAULT_LOCK_TTL = 30_000
+
+/** Monotonic, so wall-clock jumps neither expire nor resurrect tokens. */
+const monotonicClock = () => performance.timeOrigin + performance.now()
+
+/** The globals, looked up at each call so that fake timers installed after construction apply. */
+const globalTimers: Timers = {
+  setTimeout: (callback, ms) => setTimeout(callback, ms),
+  clearTimeout: (handle) => clearTimeout(handle as Parameters<typeof clearTimeout>[0]),
+}
+
+/**
+ * Checks the options of a token manager and fills in the defaults. Throws a `ConfigError`
+ * naming the first bad option and how to fix it.
+ */
+export function validateManagerOptions(options: TokenManagerOptions): ManagerSettings {
+  const grant = options?.grant
+  if (!grant || typeof grant.obtain !== 'function') {
+    throw new ConfigError(
+      'grant',
+      'it is missing',
+      'Pass grant: clientCredentials({ tokenUrl, clientId, clientSecret }) or another grant.',
+    )
+  }
+  for (const name of ['fetch', 'now', 'random', 'onEvent'] as const) {
+    if (options[name] !== undefined && typeof options[name] !== 'function') {
+      throw new ConfigError(
+        name,
+        'expected a function',
+        `Pass a function as ${name}, or leave it out.`,
+      )
+    }
+  }
+  if (options.retry !== undefined && options.retry !== false) {
+    const { retries } = options.retry
+    if (retries !== undefined && (!Number.isInteger(retries) || retries < 0)) {
+      throw new ConfigError(
+        'retry.retries',
+        `expected an integer ≥ 0, got ${String(retries)}`,
+        'Pass e.g. retry: { retries: 2 }, or retry: false.',
+      )
+    }
+    optionalDuration('retry.minDelay', options.retry.minDelay, { allowZero: true })
+    optionalDuration('retry.maxDelay', options.retry.maxDelay, { allowZero: true })
+  }
+  if (
+    options.timers !== undefined &&
+    (typeof options.timers?.setTimeout !== 'function' ||
+      typeof options.timers.clearTimeout !== 'function')
+  ) {
+    throw new ConfigError(
+      'timers',
+      'expected an object with setTimeout and clearTimeout functions',
+      'Pass timers: { setTimeout, clearTimeout } (bound to their owner), or leave it out.',
+    )
+  }
+  const fetchFn = options.fetch ?? globalThis.fetch
+  if (typeof fetchFn !== 'function') {
+    throw new ConfigError(
+      'fetch',
+      'there is no global fetch here',
+      'Pass fetch: a function with the signature of fetch.',
+    )
+  }
+  if (options.store !== undefined) {
+    const store = options.store as Partial<TokenStore> | null
+    if (!store || typeof store.get !== 'function' || typeof store.set !== 'function') {
+      throw new ConfigError(
+        'store',
+        'expected a TokenStore with get, set and delete',
+        'Pass a store such as redisTokenStore({ client }), or leave it out.',
+      )
+    }
+    if (grant.identity === undefined) {
+      throw new ConfigError(
+        'identity',
+        `a ${grant.type} grant without identity cannot share tokens through a store: tokens of different users would mix`,
+        'Pass identity: [username] to customGrant() (or [] when every token it gets is interchangeable).',
+      )
+    }
+  }
+  if (
+    options.tokenTypes !== undefined &&
+    (!Array.isArray(options.tokenTypes) ||
+      !options.tokenTypes.every((type) => typeof type === 'string'))
+  ) {
+    throw new ConfigError(
+      'tokenTypes',
+      'expected a list of token type names',
+      "Pass e.g. tokenTypes: ['Bearer', 'DPoP'].",
+    )
+  }
+  return {
+    grant,
+    store: options.store,
+    cacheSize: requireCount('cacheSize', options.cacheSize ?? DEFAULT_CACHE_SIZE),
+    fetch: fetchFn,
+    now: options.now ?? monotonicClock,
+    timers: options.timers ?? globalTimers,
+    random: options.random ?? Math.random,
+    refreshSkew:
+      optionalDuration('refreshSkew', options.refreshSkew, { allowZero: true }) ??
+      DEFAULT_REFRESH_SKEW,
+    defaultLifetime: optionalDuration('defaultLifetime', options.defaultLifetime, {
+      allowZero: false,
+    }),
+    timeout: optionalDuration('timeout', options.timeout, { allowZero: false }) ?? DEFAULT_TIMEOUT,
+    lockTtl: optionalDuration('lockTtl', options.lockTtl, { allowZero: false }) ?? DEFAULT_LOCK_TTL,
+    retry: options.retry ?? {},
+    tokenTypes: new Set((options.tokenTypes ?? ['Bearer']).map((type) => type.toLowerCase())),
+    onEvent: options.onEvent,
+  }
 }

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { clientCredentials, createTokenManager } from '../src/index'
+import { EARLY_REFRESH_RETRY_INTERVAL } from '../src/manager/expiry'
 import { jwt, manualClock, TOKEN_URL, tokenEndpoint, useNock } from './helpers'
 
 useNock()
@@ -137,6 +138,28 @@ describe('expiry', () => {
     await expect(tokens.getToken()).resolves.toMatchObject({ accessToken: 'at-1' })
     expect(seen).toHaveLength(2)
     clock.advance(5_000)
+    await expect(tokens.getToken()).resolves.toMatchObject({ accessToken: 'at-2' })
+    expect(seen).toHaveLength(3)
+  })
+
+  it('tries a failed early refresh again after 5 s, or at half the time left when sooner', async () => {
+    const clock = manualClock()
+    const seen = tokenEndpoint((_request, index) =>
+      index === 0
+        ? [200, { access_token: 'at-1', expires_in: 20 }]
+        : index === 1
+          ? [503, 'busy']
+          : [200, { access_token: 'at-2', expires_in: 20 }],
+    )
+    const tokens = createTokenManager({ grant: grant(), now: clock.now, retry: false })
+    await tokens.getToken()
+    expect(EARLY_REFRESH_RETRY_INTERVAL).toBe(5_000)
+    clock.advance(16_000) // skew capped at 10 s; 4 s left
+    await expect(tokens.getToken()).resolves.toMatchObject({ accessToken: 'at-1' })
+    clock.advance(1_999)
+    await expect(tokens.getToken()).resolves.toMatchObject({ accessToken: 'at-1' })
+    expect(seen).toHaveLength(2)
+    clock.advance(1)
     await expect(tokens.getToken()).resolves.toMatchObject({ accessToken: 'at-2' })
     expect(seen).toHaveLength(3)
   })

@@ -2,8 +2,10 @@ import { describe, expect, it } from 'vitest'
 import {
   createTokenManager,
   customGrant,
+  type Grant,
   passwordGrant,
   refreshTokenGrant,
+  TokenEndpointError,
   type TokenEvent,
 } from '../src/index'
 import { ISSUER, manualClock, TOKEN_URL, tokenEndpoint, useNock } from './helpers'
@@ -220,15 +222,78 @@ describe('custom grant', () => {
     expect(tokens.isTokenEndpoint(`${ISSUER}/api`)).toBe(false)
   })
 
-  it('a parse that throws becomes an invalid_response error', async () => {
+  it('a parse that throws becomes a custom_grant_error that keeps the cause', async () => {
     tokenEndpoint(() => [200, { unexpected: true }], { path: '/login' })
     const grant = customGrant({
       tokenUrl: `${ISSUER}/login`,
       request: () => ({ form: { key: 'k' } }),
       parse: (body) => ({ accessToken: (body.data as { token: string }).token }),
     })
-    await expect(createTokenManager({ grant, retry: false }).getToken()).rejects.toMatchObject({
-      code: 'invalid_response',
+    const error = await createTokenManager({ grant, retry: false })
+      .getToken()
+      .catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(TokenEndpointError)
+    expect(error).toMatchObject({ code: 'custom_grant_error', transient: false })
+    expect((error as Error).cause).toBeInstanceOf(TypeError)
+  })
+
+  it('a request() or refresh() that throws is a custom_grant_error, not retried, its message kept out', async () => {
+    const thrown = new Error('vault said no for password hunter2')
+    const events: TokenEvent[] = []
+    for (const request of [
+      () => {
+        throw thrown
+      },
+      () => Promise.reject(thrown),
+    ]) {
+      const tokens = createTokenManager({
+        grant: customGrant({ tokenUrl: `${ISSUER}/login`, request }),
+        onEvent: (event) => events.push(event),
+      })
+      const error = await tokens.getToken().catch((e: unknown) => e)
+      expect(error).toMatchObject({ code: 'custom_grant_error', transient: false, cause: thrown })
+      expect(String(error)).not.toContain('hunter2')
+      expect(JSON.stringify(error)).not.toContain('hunter2')
+      expect(tokens.stats()).toMatchObject({ requested: 1, retried: 0, failed: 1 })
+    }
+    expect(events.filter((event) => event.type === 'token_retry')).toEqual([])
+
+    const login = tokenEndpoint(
+      () => [200, { access_token: 'at-1', expires_in: 3600, refresh_token: 'rt-1' }],
+      { path: '/login' },
+    )
+    const refreshing = createTokenManager({
+      grant: customGrant({
+        tokenUrl: `${ISSUER}/login`,
+        request: () => ({ json: {} }),
+        refresh: () => {
+          throw thrown
+        },
+      }),
+      onEvent: (event) => events.push(event),
+    })
+    const first = await refreshing.getToken()
+    refreshing.invalidate(first.accessToken)
+    await refreshing.getToken()
+    // The failed refresh falls back to logging in again, and says why.
+    expect(login).toHaveLength(2)
+    expect(events.find((event) => event.type === 'refresh_fallback')).toMatchObject({
+      error: { code: 'custom_grant_error', message: "The custom grant's refresh() failed" },
+    })
+  })
+
+  it('a hand-written Grant whose own code throws fails with custom_grant_error too', async () => {
+    const base = customGrant({ tokenUrl: `${ISSUER}/login`, request: () => ({ json: {} }) })
+    const grant: Grant = {
+      ...base,
+      obtain: () => {
+        throw new RangeError('bug in my grant')
+      },
+    }
+    await expect(createTokenManager({ grant }).getToken()).rejects.toMatchObject({
+      name: 'TokenEndpointError',
+      code: 'custom_grant_error',
+      cause: { name: 'RangeError' },
     })
   })
 })

@@ -162,9 +162,14 @@ describe('failures', () => {
     const gate = new Promise<void>((resolve) => {
       release = resolve
     })
+    let reached: () => void = () => undefined
+    const refreshing = new Promise<void>((resolve) => {
+      reached = resolve
+    })
     const seen = tokenEndpoint(async (_r, index) => {
       if (index === 0) return [200, { access_token: 'at-1', expires_in: 120 }]
       if (index === 1) {
+        reached()
         await gate
         return [400, { error: 'invalid_scope' }]
       }
@@ -174,7 +179,7 @@ describe('failures', () => {
     const first = await tokens.getToken()
     clock.advance(95_000) // early-refresh window
     const early = tokens.getToken()
-    await new Promise((resolve) => setTimeout(resolve, 20)) // let the early refresh reach the server
+    await refreshing // the early refresh has reached the server
     tokens.invalidate(first.accessToken) // a 401 arrives meanwhile
     release()
     await expect(early).rejects.toMatchObject({ code: 'invalid_scope' })

@@ -1,20 +1,23 @@
 import { inspect } from 'node:util'
 import nock from 'nock'
-import { describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, expectTypeOf, it, vi } from 'vitest'
+import { isTransientOAuthError, isTransientStatus } from '../src/errors'
 import {
   basicAuthorization,
   ConfigError,
   clientCredentials,
   createTokenManager,
   customGrant,
+  type ErrorCode,
   isOAuthError,
   OAuthError,
+  OAuthInterceptorsError,
   passwordGrant,
   refreshTokenGrant,
   TokenEndpointError,
   type TokenEvent,
 } from '../src/index'
-import { ISSUER, TOKEN_URL, tokenEndpoint, useNock } from './helpers'
+import { fakeTimers, ISSUER, TOKEN_URL, tokenEndpoint, useNock } from './helpers'
 
 useNock()
 
@@ -66,38 +69,127 @@ describe('token responses (RFC 6749 §5.1)', () => {
   })
 })
 
+describe('what counts as transient', () => {
+  it('counts 408 as transient, with and without an OAuth error body', async () => {
+    tokenEndpoint((_r, index) =>
+      index === 0 ? [408, 'request timeout'] : [408, { error: 'request_timeout' }],
+    )
+    const tokens = createTokenManager({ grant: grant(), retry: false })
+    await expect(tokens.getToken()).rejects.toMatchObject({
+      name: 'TokenEndpointError',
+      code: 'http_error',
+      status: 408,
+      transient: true,
+    })
+    await expect(tokens.getToken()).rejects.toMatchObject({
+      name: 'OAuthError',
+      code: 'request_timeout',
+      status: 408,
+      transient: true,
+    })
+  })
+
+  it('applies one status rule: 408, 429 and 5xx; terminal OAuth codes never', () => {
+    expect([400, 401, 403, 404, 408, 429, 500, 503].filter(isTransientStatus)).toEqual([
+      408, 429, 500, 503,
+    ])
+    expect(isTransientOAuthError('temporarily_unavailable', 400)).toBe(true)
+    expect(isTransientOAuthError('server_error', 200)).toBe(true)
+    expect(isTransientOAuthError('slow_down', 408)).toBe(true)
+    expect(isTransientOAuthError('invalid_client', 503)).toBe(false)
+    expect(isTransientOAuthError('invalid_grant', 408)).toBe(false)
+    expect(new OAuthError({ error: 'busy' }, 408).transient).toBe(true)
+  })
+})
+
+describe('error fields', () => {
+  it('every library error has retryAfter, undefined unless the server asked for a pause', () => {
+    const errors: OAuthInterceptorsError[] = [
+      new ConfigError('timeout', 'bad', 'fix'),
+      new TokenEndpointError('down', 'network_error', { transient: true }),
+      new OAuthError({ error: 'invalid_client' }, 401),
+    ]
+    for (const error of errors) {
+      expect(Object.hasOwn(error, 'retryAfter')).toBe(true)
+      expect(error.retryAfter).toBeUndefined()
+    }
+    expect(new OAuthError({ error: 'slow_down' }, 429, 2_000).retryAfter).toBe(2_000)
+    expect(new OAuthInterceptorsError('m', 'x', { retryAfter: 5 }).retryAfter).toBe(5)
+    expect(JSON.parse(JSON.stringify(new OAuthError({ error: 'a' }, 503, 7)))).toMatchObject({
+      retryAfter: 7,
+    })
+  })
+
+  it('types code as the union of known codes, still open to any code a server sends', () => {
+    expectTypeOf<OAuthInterceptorsError['code']>().toEqualTypeOf<ErrorCode>()
+    expectTypeOf<'custom_grant_error'>().toExtend<TokenEndpointError['code']>()
+    expectTypeOf<'invalid_config' | 'invalid_grant' | 'use_dpop_nonce'>().toExtend<ErrorCode>()
+    const fromServer: ErrorCode = 'vendor_specific_code'
+    expect(new OAuthError({ error: fromServer }, 400).code).toBe('vendor_specific_code')
+  })
+})
+
 describe('retries', () => {
-  it('retries 5xx with backoff and then succeeds', async () => {
+  afterEach(() => {
+    vi.useRealTimers()
+  })
+
+  it('retries 5xx with jittered, doubling backoff on the injected timers and random', async () => {
     const events: TokenEvent[] = []
     const seen = tokenEndpoint((_r, index) =>
       index < 2 ? [503, 'busy'] : [200, { access_token: 'at-1' }],
     )
+    const clock = fakeTimers()
+    const random = vi.fn(() => 0.5)
     const tokens = createTokenManager({
       grant: grant(),
-      retry: { minDelay: 1, maxDelay: 5 },
+      timers: clock.timers,
+      random,
       onEvent: (e) => events.push(e),
     })
-    await expect(tokens.getToken()).resolves.toMatchObject({ accessToken: 'at-1' })
+    const token = tokens.getToken()
+    await clock.fire(100) // half (the random) of minDelay 200
+    await clock.fire(200) // half of 400: the step doubled
+    await expect(token).resolves.toMatchObject({ accessToken: 'at-1' })
     expect(seen).toHaveLength(3)
-    expect(events.filter((e) => e.type === 'token_retry')).toHaveLength(2)
+    expect(random).toHaveBeenCalledTimes(2)
+    expect(events.filter((e) => e.type === 'token_retry').map((e) => e.delay)).toEqual([100, 200])
+    // Each attempt's timeout was set on the injected timers too, and cleared.
+    expect(clock.scheduled).toEqual([10_000, 100, 10_000, 200, 10_000])
+    expect(clock.pending()).toEqual([])
     expect(tokens.stats()).toMatchObject({ requested: 3, retried: 2, received: 1 })
   })
 
   it('honours Retry-After on 429, and gives up when it asks for more than maxDelay', async () => {
+    // The default timers are the globals, looked up at each call: vitest's fake ones apply.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
     const events: TokenEvent[] = []
     const seen = tokenEndpoint((_r, index) =>
       index === 0
         ? [429, { error: 'slow_down' }, { 'retry-after': '1' }]
         : [200, { access_token: 'at-1' }],
     )
+    let retrying: () => void = () => undefined
+    const retried = new Promise<void>((resolve) => {
+      retrying = resolve
+    })
     const tokens = createTokenManager({
       grant: grant(),
       retry: { minDelay: 1 },
-      onEvent: (e) => events.push(e),
+      onEvent: (e) => {
+        events.push(e)
+        if (e.type === 'token_retry') retrying()
+      },
     })
-    await expect(tokens.getToken()).resolves.toMatchObject({ accessToken: 'at-1' })
+    const token = tokens.getToken()
+    await retried
+    await vi.advanceTimersByTimeAsync(999)
+    expect(seen).toHaveLength(1)
+    await vi.advanceTimersByTimeAsync(1)
+    await expect(token).resolves.toMatchObject({ accessToken: 'at-1' })
     expect(seen).toHaveLength(2)
     expect(events.find((e) => e.type === 'token_retry')).toMatchObject({ delay: 1000 })
+    vi.useRealTimers()
 
     nock.cleanAll()
     const limited = tokenEndpoint(() => [503, '', { 'retry-after': '120' }])
@@ -121,25 +213,67 @@ describe('retries', () => {
 
   it('gives up after the configured retries with the last error', async () => {
     const seen = tokenEndpoint(() => [502, ''])
-    const error = await createTokenManager({
+    const clock = fakeTimers()
+    const failing = createTokenManager({
       grant: grant(),
       retry: { retries: 2, minDelay: 1, maxDelay: 2 },
+      timers: clock.timers,
+      random: () => 1,
     })
       .getToken()
       .catch((e: unknown) => e)
+    await clock.fire(1)
+    await clock.fire(2) // capped at maxDelay
+    const error = await failing
     expect(error).toBeInstanceOf(TokenEndpointError)
     expect(error).toMatchObject({ code: 'http_error', status: 502, transient: true })
     expect(seen).toHaveLength(3)
   })
 
   it('times out a token request that hangs, as a transient error', async () => {
-    tokenEndpoint(undefined, { delay: 500 })
-    await expect(
-      createTokenManager({ grant: grant(), timeout: 50, retry: false }).getToken(),
-    ).rejects.toMatchObject({
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
+    let reached: () => void = () => undefined
+    const hanging = new Promise<void>((resolve) => {
+      reached = resolve
+    })
+    tokenEndpoint(() => {
+      reached()
+      return new Promise(() => undefined) // never answers
+    })
+    const token = createTokenManager({ grant: grant(), timeout: 50, retry: false })
+      .getToken()
+      .catch((e: unknown) => e)
+    await hanging
+    await vi.advanceTimersByTimeAsync(50)
+    expect(await token).toMatchObject({
       code: 'timeout',
       transient: true,
+      message: 'The token request timed out after 50 ms',
     })
+  })
+
+  it('runs the token-request timeout on the injected timers', async () => {
+    let reached: () => void = () => undefined
+    const hanging = new Promise<void>((resolve) => {
+      reached = resolve
+    })
+    tokenEndpoint(() => {
+      reached()
+      return new Promise(() => undefined)
+    })
+    const clock = fakeTimers()
+    const token = createTokenManager({
+      grant: grant(),
+      timeout: 5_000,
+      retry: false,
+      timers: clock.timers,
+    })
+      .getToken()
+      .catch((e: unknown) => e)
+    await hanging
+    expect(clock.pending()).toEqual([5_000])
+    await clock.fire(5_000)
+    expect(await token).toMatchObject({ code: 'timeout', transient: true })
   })
 
   it('reports network failures as transient TokenEndpointError', async () => {
@@ -265,6 +399,12 @@ describe('configuration errors name the option and the fix', () => {
       'defaultLifetime',
     ],
     ['timeout', () => createTokenManager({ grant: grant(), timeout: Number.NaN }), 'timeout'],
+    [
+      'timers',
+      () => createTokenManager({ grant: grant(), timers: { setTimeout } as never }),
+      'timers',
+    ],
+    ['random', () => createTokenManager({ grant: grant(), random: 0.5 as never }), 'random'],
     ['cacheSize', () => createTokenManager({ grant: grant(), cacheSize: 0 }), 'cacheSize'],
     [
       'retry.retries',

@@ -1,5 +1,9 @@
 import { ConfigError } from '../errors'
-import { createTokenManager, type TokenManager, type TokenManagerOptions } from '../token-manager'
+import {
+  createTokenManager,
+  type TokenManager,
+  type TokenManagerOptions,
+} from '../manager/token-manager'
 import type { Token } from '../types'
 import { Exchange, type ExchangeOptions } from './exchange'
 

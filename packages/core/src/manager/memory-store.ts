@@ -1,5 +1,5 @@
-import { ConfigError } from './errors'
-import type { Token, TokenStore } from './types'
+import type { Token, TokenStore } from '../types'
+import { requireCount } from '../validate'
 
 /**
  * A Map that forgets its least recently used entry beyond `maxEntries`. A hit only stamps the
@@ -17,14 +17,7 @@ export class LruMap<V> {
     option = 'maxEntries',
     onEvict?: (key: string, value: V) => void,
   ) {
-    if (!Number.isInteger(maxEntries) || maxEntries < 1) {
-      throw new ConfigError(
-        option,
-        `expected an integer ≥ 1, got ${String(maxEntries)}`,
-        `Pass how many tokens to keep, e.g. ${option}: 1000.`,
-      )
-    }
-    this.#max = maxEntries
+    this.#max = requireCount(option, maxEntries)
     this.#onEvict = onEvict
   }
 

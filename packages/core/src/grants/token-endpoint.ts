@@ -1,20 +1,21 @@
-import { OAuthError, type OAuthInterceptorsError, TokenEndpointError } from './errors'
+import { isTransientStatus, OAuthError, TokenEndpointError } from '../errors'
+import type { Timers } from '../types'
 import type { TokenRequest } from './grants'
 
+/** The part of `fetch` token requests use: a string URL and an init. */
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>
 
 /**
  * Sends one token request and returns the success body. Throws `OAuthError` for RFC 6749
  * §5.2 bodies (also on 200), `TokenEndpointError` for everything else. No message carries
- * the request, whose body holds the credentials.
+ * the request, whose body holds the credentials. The `timeout` runs on `timers`.
  */
 export async function postTokenRequest(
-  fetchFn: FetchLike,
   request: TokenRequest,
-  timeout: number,
+  { fetch: fetchFn, timeout, timers }: { fetch: FetchLike; timeout: number; timers: Timers },
 ): Promise<Record<string, unknown>> {
   const controller = new AbortController()
-  const timer = setTimeout(() => controller.abort(), timeout)
+  const timer = timers.setTimeout(() => controller.abort(), timeout)
   let response: Response
   let text: string
   try {
@@ -37,7 +38,7 @@ export async function postTokenRequest(
       transient: true,
     })
   } finally {
-    clearTimeout(timer)
+    timers.clearTimeout(timer)
   }
 
   const body = parseBody(text, response.headers.get('content-type'))
@@ -49,8 +50,8 @@ export async function postTokenRequest(
     const status = response.status
     throw new TokenEndpointError(`The token endpoint answered HTTP ${status}`, 'http_error', {
       status,
-      transient: status >= 500 || status === 429 || status === 408,
-      ...(retryAfter !== undefined && { retryAfter }),
+      transient: isTransientStatus(status),
+      retryAfter,
     })
   }
   if (!body) {
@@ -97,27 +98,4 @@ export function parseRetryAfter(value: string | null): number | undefined {
   if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000)
   const date = Date.parse(value)
   return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now())
-}
-
-export interface RetryOptions {
-  /** Retries after the first attempt, for transient failures only. @default 2 */
-  retries?: number | undefined
-  /** First backoff step in ms; doubles each retry, with full jitter. @default 200 */
-  minDelay?: number | undefined
-  /** Longest wait in ms; a `Retry-After` beyond it ends the retries. @default 10_000 */
-  maxDelay?: number | undefined
-}
-
-/** The wait before retry number `attempt` (1-based), or `undefined` to give up. */
-export function retryDelay(
-  error: OAuthInterceptorsError,
-  attempt: number,
-  { retries = 2, minDelay = 200, maxDelay = 10_000 }: RetryOptions,
-  random: () => number = Math.random,
-): number | undefined {
-  if (!error.transient || attempt > retries) return undefined
-  const backoff = random() * Math.min(maxDelay, minDelay * 2 ** (attempt - 1))
-  const asked = (error as { retryAfter?: number }).retryAfter
-  if (asked !== undefined && asked > maxDelay) return undefined
-  return Math.max(backoff, asked ?? 0)
 }

@@ -1,7 +1,7 @@
-import { ConfigError } from './errors'
+import { ConfigError, TokenEndpointError } from '../errors'
+import type { MaybePromise } from '../types'
+import { requireHttpUrl, requireString, resourceIndicators } from '../validate'
 import { fingerprint } from './fingerprint'
-import type { MaybePromise } from './types'
-import { requireHttpUrl, requireString, resourceIndicators } from './validate'
 
 /** An HTTP request to a token endpoint: always a POST. */
 export interface TokenRequest {
@@ -337,23 +337,31 @@ export function refreshTokenGrant(options: RefreshTokenGrantOptions): Grant {
 export interface CustomTokenRequest {
   /** @default the grant's tokenUrl */
   url?: string | undefined
+  /** Extra request headers, any case; `accept: application/json` is added. @default {} */
   headers?: Record<string, string> | undefined
+  /** A value sent as a JSON body, with `content-type: application/json` unless set. */
   json?: unknown
+  /** Members sent form-urlencoded; a list repeats the member, `undefined` leaves it out. */
   form?: Record<string, string | readonly string[] | undefined> | undefined
   /** A body sent as is; set `content-type` in `headers`. */
   body?: string | undefined
 }
 
+/** Options of {@link customGrant}. */
 export interface CustomGrantOptions {
   /** Absolute URL of the login or token endpoint. */
   tokenUrl: string
-  /** Builds the request that obtains a token (a login, an API-key exchange…). */
+  /**
+   * Builds the request that obtains a token (a login, an API-key exchange…). If it throws, the
+   * token request fails with a `TokenEndpointError` of code `custom_grant_error`, the thrown
+   * value as `cause`; so do `refresh` and `parse`.
+   */
   request: (params: ResolvedParams) => MaybePromise<CustomTokenRequest>
   /** Builds the request that uses a refresh token; when it fails, `request` runs again. */
   refresh?:
     | ((refreshToken: string, params: ResolvedParams) => MaybePromise<CustomTokenRequest>)
     | undefined
-  /** Reads the response body. @default the standard `access_token`/`expires_in` members */
+  /** Reads a successful response body. @default the standard `access_token`/`expires_in` members */
   parse?: ((body: Record<string, unknown>) => TokenResponse) | undefined
   /**
    * What distinguishes this grant's tokens from others at the same URL, e.g. `[username]`;
@@ -364,8 +372,11 @@ export interface CustomGrantOptions {
   identity?: readonly string[] | undefined
   /** Accept a plain `http://` endpoint that is not on loopback. @default false */
   allowInsecureHttp?: boolean | undefined
+  /** Scope asked for; `getToken()` may override it. @default none */
   scope?: TokenParams['scope']
+  /** Audience asked for; `getToken()` may override it. @default none */
   audience?: TokenParams['audience']
+  /** RFC 8707 resource indicators; `getToken()` may override them. @default none */
   resource?: TokenParams['resource']
 }
 
@@ -392,8 +403,7 @@ export function customGrant(options: CustomGrantOptions): Grant {
       'Pass request: (params) => ({ json: {...} }) that builds the token request.',
     )
   }
-  const build = async (custom: MaybePromise<CustomTokenRequest>): Promise<TokenRequest> => {
-    const { url, headers = {}, json, form, body } = await custom
+  const toRequest = ({ url, headers = {}, json, form, body }: CustomTokenRequest): TokenRequest => {
     const lower: Record<string, string> = { accept: 'application/json' }
     for (const [name, value] of Object.entries(headers)) lower[name.toLowerCase()] = value
     if (json !== undefined) {
@@ -409,15 +419,44 @@ export function customGrant(options: CustomGrantOptions): Grant {
     }
     return { url: url ?? tokenUrl, headers: lower, body: body ?? '' }
   }
-  const { refresh } = options
+  // Your code throwing is not the server's fault: its own code, not invalid_response.
+  const build = async (
+    step: 'request' | 'refresh',
+    custom: () => MaybePromise<CustomTokenRequest>,
+  ): Promise<TokenRequest> => {
+    try {
+      return toRequest(await custom())
+    } catch (cause) {
+      throw customGrantError(`The custom grant's ${step}() failed`, cause)
+    }
+  }
+  const { refresh, parse } = options
   return {
     type: 'custom',
     tokenUrl,
     identity: options.identity,
     params: resolveParams(options),
     reobtainAfterRefreshFailure: true,
-    obtain: (params) => build(options.request(params)),
-    ...(refresh && { refresh: (refreshToken, params) => build(refresh(refreshToken, params)) }),
-    parse: options.parse ?? parseStandardResponse,
+    obtain: (params) => build('request', () => options.request(params)),
+    ...(refresh && {
+      refresh: (refreshToken, params) => build('refresh', () => refresh(refreshToken, params)),
+    }),
+    parse: parse
+      ? (body) => {
+          try {
+            return parse(body)
+          } catch (cause) {
+            throw customGrantError("The custom grant's parse() failed", cause)
+          }
+        }
+      : parseStandardResponse,
   }
+}
+
+/**
+ * A grant's own code threw. The message names the step only: what the code threw may hold a
+ * credential, so it stays in `cause`, which `toJSON` leaves out.
+ */
+export function customGrantError(message: string, cause: unknown): TokenEndpointError {
+  return new TokenEndpointError(message, 'custom_grant_error', { cause })
 }

@@ -1,0 +1,117 @@
+import type { Token, TokenEvent, TokenLock, TokenStore } from '../types'
+
+type StoreOperation = Extract<TokenEvent, { type: 'store_error' }>['operation']
+
+const STORE_FAILED = Symbol('store failed')
+
+/** One refresh of one key, as the manager hands it to {@link StoreProtocol.obtain}. */
+export interface SharedRefresh {
+  /** The token in memory being replaced, if any. */
+  readonly current: Token | undefined
+  /** Whether a resource server rejected `current`: then the store must not hand it back. */
+  readonly rejected: boolean
+  /** Gets a new token from the endpoint; `previous` is the newest known token (its refresh token). */
+  fromEndpoint(previous: Token | undefined): Promise<Token>
+  /** Takes a token another manager or process stored. */
+  fromStore(token: Token): Token
+}
+
+/**
+ * The shared-store protocol: before asking the token endpoint, look in the store; with a
+ * store that locks, let one holder refresh while the others wait for its token; write new
+ * tokens back. A failing store is reported through `onError` and never fails a refresh.
+ */
+export class StoreProtocol {
+  readonly #store: TokenStore
+  readonly #lockTtl: number
+  readonly #now: () => number
+  readonly #onError: (key: string, operation: StoreOperation, error: unknown) => void
+
+  constructor(
+    store: TokenStore,
+    options: {
+      lockTtl: number
+      now: () => number
+      onError: (key: string, operation: StoreOperation, error: unknown) => void
+    },
+  ) {
+    this.#store = store
+    this.#lockTtl = options.lockTtl
+    this.#now = options.now
+    this.#onError = options.onError
+  }
+
+  /** A token for `key`: a usable shared one, else a new one from the endpoint, stored. */
+  async obtain(key: string, refresh: SharedRefresh): Promise<Token> {
+    const store = this.#store
+    let shared = await this.#call(key, 'get', () => store.get(key))
+    if (this.#usable(shared, refresh)) return refresh.fromStore(shared)
+    if (store.acquire) {
+      // Waiters give up after two lock lifetimes: a holder that died has lost its lock by then.
+      const deadline = this.#now() + 2 * this.#lockTtl
+      for (;;) {
+        const lock: TokenLock | undefined | typeof STORE_FAILED = await this.#call(
+          key,
+          'acquire',
+          () => store.acquire?.(key, this.#lockTtl),
+        )
+        if (lock === STORE_FAILED) break
+        if (lock) {
+          try {
+            shared = await this.#call(key, 'get', () => store.get(key))
+            if (this.#usable(shared, refresh)) return refresh.fromStore(shared)
+            const previous = shared && shared !== STORE_FAILED ? shared : refresh.current
+            return await this.#save(key, await refresh.fromEndpoint(previous))
+          } finally {
+            await this.#call(key, 'release', () => lock.release())
+          }
+        }
+        const remaining = deadline - this.#now()
+        if (remaining <= 0) break
+        const waited = await this.#call(key, 'waitForChange', () =>
+          store.waitForChange?.(key, remaining),
+        )
+        if (waited === STORE_FAILED) break
+        shared = await this.#call(key, 'get', () => store.get(key))
+        if (this.#usable(shared, refresh)) return refresh.fromStore(shared)
+      }
+    }
+    return this.#save(key, await refresh.fromEndpoint(refresh.current))
+  }
+
+  #usable(token: Token | undefined | typeof STORE_FAILED, refresh: SharedRefresh): token is Token {
+    const replacing = refresh.current
+    return (
+      token !== undefined &&
+      token !== STORE_FAILED &&
+      !(refresh.rejected && token.accessToken === replacing?.accessToken) &&
+      (token.refreshAt === undefined || this.#now() < token.refreshAt) &&
+      // A shared token older than the one being replaced was itself replaced already: Redis
+      // missed the newer write (an outage). Same grant, same lifetime: expiresAt orders them.
+      !(
+        replacing?.expiresAt !== undefined &&
+        token.expiresAt !== undefined &&
+        token.expiresAt < replacing.expiresAt
+      )
+    )
+  }
+
+  async #save(key: string, token: Token): Promise<Token> {
+    await this.#call(key, 'set', () => this.#store.set(key, token))
+    return token
+  }
+
+  /** Runs a store operation; a failing store is reported and never fails the caller. */
+  async #call<T>(
+    key: string,
+    operation: StoreOperation,
+    run: () => T | Promise<T>,
+  ): Promise<T | typeof STORE_FAILED> {
+    try {
+      return await run()
+    } catch (error) {
+      this.#onError(key, operation, error)
+      return STORE_FAILED
+    }
+  }
+}

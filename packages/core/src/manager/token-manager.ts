@@ -1,0 +1,406 @@
+import pMemoize from 'p-memoize'
+import { isOAuthInterceptorsError, type OAuthInterceptorsError } from '../errors'
+import {
+  customGrantError,
+  type Grant,
+  type ResolvedParams,
+  resolveParams,
+  type TokenParams,
+  type TokenRequest,
+} from '../grants/grants'
+import { type FetchLike, postTokenRequest } from '../grants/token-endpoint'
+import type { RefreshReason, Timers, Token, TokenEvent, TokenStats, TokenStore } from '../types'
+import { type ManagerSettings, validateManagerOptions } from '../validate'
+import { earlyRefreshRetryAt, lifetimeFrom } from './expiry'
+import { LruMap } from './memory-store'
+import { backoff, Cooldowns, type RetryOptions, retryDelay } from './retry'
+import { StoreProtocol } from './store-protocol'
+import { toToken } from './token-response'
+
+/** Options of {@link createTokenManager}; every one but `grant` may be left out. */
+export interface TokenManagerOptions {
+  /** How tokens are obtained: `clientCredentials(…)`, `passwordGrant(…)`, `refreshTokenGrant(…)`, `customGrant(…)`. */
+  grant: Grant
+  /** Refresh this many ms before expiry; never more than half the token's lifetime. @default 60_000 */
+  refreshSkew?: number | undefined
+  /**
+   * Lifetime in ms of a token whose response has no `expires_in` and which is not a JWT with
+   * `exp`. Leave it out to keep such a token until a resource server rejects it (a 401).
+   * @default undefined
+   */
+  defaultLifetime?: number | undefined
+  /** A shared store behind the in-process cache, e.g. Redis for a fleet. @default none */
+  store?: TokenStore | undefined
+  /** How many tokens (distinct scope/audience/resource sets) to keep in process. @default 100 */
+  cacheSize?: number | undefined
+  /** The fetch used for token requests. @default globalThis.fetch */
+  fetch?: FetchLike | undefined
+  /** Clock in ms; must not jump backwards. @default performance.timeOrigin + performance.now() */
+  now?: (() => number) | undefined
+  /** Time limit of one token request in ms. @default 10_000 */
+  timeout?: number | undefined
+  /** Retries of transient failures (5xx, 408, 429, network, timeout); `false` for none. @default { retries: 2, minDelay: 200, maxDelay: 10_000 } */
+  retry?: RetryOptions | false | undefined
+  /** Token types accepted, any case (RFC 6749 §7.1). A response without `token_type` counts as Bearer. @default ['Bearer'] */
+  tokenTypes?: readonly string[] | undefined
+  /** How long a cross-process refresh lock (see `TokenStore.acquire`) may be held in ms. @default 30_000 */
+  lockTtl?: number | undefined
+  /**
+   * The timers of the retry backoff and of the token-request `timeout`; inject fakes in tests.
+   * Its functions are called as methods of this object, so pass bound ones.
+   * @default the global setTimeout and clearTimeout, looked up at each call (fake timers installed later apply)
+   */
+  timers?: Timers | undefined
+  /**
+   * Numbers in [0, 1) for the retry jitter; a constant gives predictable backoff delays.
+   * @default Math.random
+   */
+  random?: (() => number) | undefined
+  /** Observability hook; its exceptions are ignored. Events never carry secrets. @default none */
+  onEvent?: ((event: TokenEvent) => void) | undefined
+}
+
+/** Per-call options of {@link TokenManager.getToken}. */
+export interface GetTokenOptions extends TokenParams {
+  /** Stops waiting for this call only; a shared token request goes on for the others. */
+  signal?: AbortSignal | undefined
+}
+
+interface Entry {
+  token: Token
+  /** A settled promise of `token`, so cache hits allocate nothing. */
+  promise: Promise<Token>
+  /** When to refresh; pushed back after a failed early refresh. */
+  refreshAt: number | undefined
+  rejected: boolean
+}
+
+/**
+ * Holds tokens for one grant: caches them, refreshes before expiry and on rejection, with one
+ * token request per cache key at a time however many callers wait.
+ * @example
+ * const tokens = createTokenManager({ grant: clientCredentials({ tokenUrl, clientId, clientSecret }) })
+ * const { accessToken } = await tokens.getToken()
+ */
+export class TokenManager {
+  readonly #settings: ManagerSettings
+  readonly #grant: Grant
+  readonly #now: () => number
+  readonly #memory: LruMap<Entry>
+  /** Which key holds a token, so `invalidate()` needs no scan. */
+  readonly #keyByToken = new Map<string, string>()
+  /** Per-call params and their cache key, by a cheap signature of the call's options. */
+  readonly #paramKeys: LruMap<{ params: ResolvedParams; key: string }>
+  readonly #shared: StoreProtocol | undefined
+  readonly #cooldowns: Cooldowns
+  readonly #defaultKey: string
+  readonly #tokenUrls: Set<string>
+  readonly #stats: TokenStats = {
+    cacheHits: 0,
+    requested: 0,
+    received: 0,
+    failed: 0,
+    retried: 0,
+    fromStore: 0,
+    reasons: { cold: 0, expiring: 0, rejected: 0 },
+  }
+  /** One in-flight refresh per key (p-memoize with `cache: false` only shares pending promises). */
+  readonly #flight: (key: string, reason: RefreshReason, params: ResolvedParams) => Promise<Token>
+
+  constructor(options: TokenManagerOptions) {
+    const settings = validateManagerOptions(options)
+    this.#settings = settings
+    this.#grant = settings.grant
+    this.#now = settings.now
+    this.#memory = new LruMap<Entry>(settings.cacheSize, 'cacheSize', (_key, entry) =>
+      this.#keyByToken.delete(entry.token.accessToken),
+    )
+    this.#paramKeys = new LruMap(settings.cacheSize, 'cacheSize')
+    this.#shared =
+      settings.store &&
+      new StoreProtocol(settings.store, {
+        lockTtl: settings.lockTtl,
+        now: settings.now,
+        onError: (key, operation, error) =>
+          this.#emit({ type: 'store_error', key, operation, error }),
+      })
+    this.#cooldowns = new Cooldowns(settings.now)
+    this.#defaultKey = this.#keyOf(this.#grant.params)
+    this.#tokenUrls = new Set([withoutQuery(this.#grant.tokenUrl)])
+    this.#flight = pMemoize(
+      (key: string, reason: RefreshReason, params: ResolvedParams) =>
+        this.#refresh(key, reason, params),
+      { cache: false },
+    )
+  }
+
+  /**
+   * A valid token: from memory when fresh, else from one shared token request.
+   * Scope, audience and resource may differ per call; each set is cached on its own.
+   */
+  getToken(options?: GetTokenOptions): Promise<Token> {
+    let key = this.#defaultKey
+    let params = this.#grant.params
+    if (
+      options &&
+      (options.scope !== undefined ||
+        options.audience !== undefined ||
+        options.resource !== undefined)
+    ) {
+      const signature = `${part(options.scope)}\n${part(options.audience)}\n${part(options.resource)}`
+      let resolved = this.#paramKeys.get(signature)
+      if (resolved === undefined) {
+        const callParams = resolveParams(options, params)
+        resolved = { params: callParams, key: this.#keyOf(callParams) }
+        this.#paramKeys.set(signature, resolved)
+      }
+      params = resolved.params
+      key = resolved.key
+    }
+    const entry = this.#memory.get(key)
+    if (
+      entry !== undefined &&
+      !entry.rejected &&
+      (entry.refreshAt === undefined || this.#now() < entry.refreshAt)
+    ) {
+      this.#stats.cacheHits++
+      return entry.promise
+    }
+    if (options?.signal?.aborted) return Promise.reject(options.signal.reason)
+    const reason: RefreshReason =
+      entry === undefined ? 'cold' : entry.rejected ? 'rejected' : 'expiring'
+    const flight = this.#flight(key, reason, params)
+    return options?.signal ? abortable(flight, options.signal) : flight
+  }
+
+  /**
+   * A resource server rejected `accessToken` (a 401). Only if it is still the current token is
+   * it dropped, so the next `getToken()` refreshes; a token already replaced changes nothing
+   * (the stale-401 rule). Returns whether the token was current.
+   */
+  invalidate(accessToken: string): boolean {
+    const key = this.#keyByToken.get(accessToken)
+    const entry = key === undefined ? undefined : this.#memory.get(key)
+    if (entry === undefined || entry.token.accessToken !== accessToken || entry.rejected)
+      return false
+    entry.rejected = true
+    return true
+  }
+
+  /** Whether `url` is one of this manager's token endpoints (adapters never add a token to it). */
+  isTokenEndpoint(url: string): boolean {
+    return this.#tokenUrls.has(withoutQuery(url))
+  }
+
+  /** Counters since creation, for metrics. */
+  stats(): TokenStats {
+    return { ...this.#stats, reasons: { ...this.#stats.reasons } }
+  }
+
+  /** No secrets here: what `console.log(manager)` and `JSON.stringify` show. */
+  toJSON(): Record<string, unknown> {
+    return { grant: this.#grant.type, tokenUrl: this.#grant.tokenUrl, stats: this.stats() }
+  }
+
+  #keyOf(params: ResolvedParams): string {
+    const grant = this.#grant
+    return JSON.stringify([
+      grant.type,
+      grant.tokenUrl,
+      ...(grant.identity ?? []),
+      params.scope ?? '',
+      params.audience ?? '',
+      ...[...params.resource].sort(),
+    ])
+  }
+
+  async #refresh(key: string, reason: RefreshReason, params: ResolvedParams): Promise<Token> {
+    const entry = this.#memory.get(key)
+    // The server asked us to wait (Retry-After beyond our retries): don't ask again yet.
+    let failure = this.#cooldowns.active(key)
+    if (failure === undefined) {
+      try {
+        const token = await this.#obtain(key, reason, params, entry)
+        this.#cooldowns.clear(key)
+        return token
+      } catch (error) {
+        failure = asLibraryError(error)
+        this.#stats.failed++
+        this.#emit({ type: 'token_failed', key, reason, error: failure })
+        this.#cooldowns.record(key, failure)
+      }
+    }
+    // A token in its early-refresh window is still valid, unless a resource server rejected it
+    // meanwhile: serve it and try again a bit later.
+    const now = this.#now()
+    if (
+      reason === 'expiring' &&
+      entry !== undefined &&
+      !entry.rejected &&
+      entry.token.expiresAt !== undefined &&
+      now < entry.token.expiresAt
+    ) {
+      entry.refreshAt = earlyRefreshRetryAt(now, entry.token.expiresAt)
+      return entry.token
+    }
+    throw failure
+  }
+
+  /** A new token for `key`: through the shared store when there is one, else from the endpoint. */
+  #obtain(
+    key: string,
+    reason: RefreshReason,
+    params: ResolvedParams,
+    entry: Entry | undefined,
+  ): Promise<Token> {
+    const fromEndpoint = async (previous: Token | undefined) => {
+      const token = await this.#request(key, reason, params, previous)
+      this.#remember(key, token)
+      return token
+    }
+    if (this.#shared === undefined) return fromEndpoint(entry?.token)
+    return this.#shared.obtain(key, {
+      current: entry?.token,
+      rejected: entry?.rejected ?? false,
+      fromEndpoint,
+      fromStore: (token) => {
+        this.#remember(key, token)
+        this.#stats.fromStore++
+        this.#emit({
+          type: 'token_received',
+          key,
+          reason,
+          lifetime: lifetimeFrom(token, this.#now()),
+          source: 'store',
+        })
+        return token
+      },
+    })
+  }
+
+  #remember(key: string, token: Token): void {
+    const previous = this.#memory.get(key)
+    if (previous) this.#keyByToken.delete(previous.token.accessToken)
+    this.#keyByToken.set(token.accessToken, key)
+    this.#memory.set(key, {
+      token,
+      promise: Promise.resolve(token),
+      refreshAt: token.refreshAt,
+      rejected: false,
+    })
+  }
+
+  /** Uses the refresh token when there is one, logging in again if that fails and the grant allows. */
+  async #request(
+    key: string,
+    reason: RefreshReason,
+    params: ResolvedParams,
+    previous: Token | undefined,
+  ): Promise<Token> {
+    const grant = this.#grant
+    const refreshToken = previous?.refreshToken
+    if (refreshToken !== undefined && grant.refresh) {
+      try {
+        return await this.#send(
+          key,
+          reason,
+          'refresh',
+          () => grant.refresh?.(refreshToken, params) as Promise<TokenRequest>,
+          refreshToken,
+        )
+      } catch (error) {
+        if (!grant.reobtainAfterRefreshFailure) throw error
+        this.#emit({ type: 'refresh_fallback', key, error: asLibraryError(error) })
+      }
+    }
+    return this.#send(key, reason, 'obtain', () => grant.obtain(params), undefined)
+  }
+
+  /** One token request, retried with backoff while it fails transiently. */
+  async #send(
+    key: string,
+    reason: RefreshReason,
+    via: 'obtain' | 'refresh',
+    build: () => TokenRequest | Promise<TokenRequest>,
+    usedRefreshToken: string | undefined,
+  ): Promise<Token> {
+    const { retry, random, timers } = this.#settings
+    for (let attempt = 1; ; attempt++) {
+      const startedAt = this.#now()
+      this.#stats.requested++
+      this.#emit({ type: 'token_requested', key, reason, via, attempt })
+      try {
+        const request = await build()
+        this.#tokenUrls.add(withoutQuery(request.url))
+        const body = await postTokenRequest(request, this.#settings)
+        const token = toToken(body, this.#settings, startedAt, usedRefreshToken)
+        this.#stats.received++
+        this.#stats.reasons[reason]++
+        this.#emit({
+          type: 'token_received',
+          key,
+          reason,
+          lifetime: lifetimeFrom(token, startedAt),
+          source: 'endpoint',
+        })
+        return token
+      } catch (error) {
+        const failure = asLibraryError(error)
+        const delay = retry === false ? undefined : retryDelay(failure, attempt, retry, random)
+        if (delay === undefined) throw failure
+        this.#stats.retried++
+        this.#emit({ type: 'token_retry', key, attempt, delay, error: failure })
+        await backoff(delay, timers)
+      }
+    }
+  }
+
+  #emit(event: TokenEvent): void {
+    const onEvent = this.#settings.onEvent
+    if (!onEvent) return
+    try {
+      onEvent(event)
+    } catch {
+      // A broken listener must not break token handling.
+    }
+  }
+}
+
+/** Creates a {@link TokenManager}. */
+export function createTokenManager(options: TokenManagerOptions): TokenManager {
+  return new TokenManager(options)
+}
+
+/** One part of a call's params signature; `\u0001` marks "not given" (a scope may be ''). */
+function part(value: string | readonly string[] | undefined): string {
+  return value === undefined ? '\u0001' : typeof value === 'string' ? value : value.join(' ')
+}
+
+function withoutQuery(url: string): string {
+  const end = url.search(/[?#]/)
+  return end === -1 ? url : url.slice(0, end)
+}
+
+/** The library's errors pass; anything else came from a grant's own code (a hand-written `Grant`). */
+function asLibraryError(error: unknown): OAuthInterceptorsError {
+  if (isOAuthInterceptorsError(error)) return error
+  return customGrantError('Building the token request failed in the grant', error)
+}
+
+/** `promise`, or a rejection with the signal's reason once `signal` aborts. */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason)
+    signal.addEventListener('abort', onAbort, { once: true })
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort)
+        resolve(value)
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort)
+        reject(error)
+      },
+    )
+  })
+}
