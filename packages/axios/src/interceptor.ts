@@ -1,15 +1,11 @@
-import {
-  type AuthConfig,
-  ConfigError,
-  createTokenManager,
-  type RequestPolicyOptions,
-  type TokenManager,
-} from '@oauth-interceptors/core'
+import type { AuthConfig, ResponseLike, TokenManager } from '@oauth-interceptors/core'
 import {
   createRequestPolicy,
   type Exchange,
   isReplayableBody,
   type RequestPolicy,
+  requestUrl,
+  withManager,
 } from '@oauth-interceptors/core/adapter'
 import {
   AxiosError,
@@ -19,7 +15,7 @@ import {
   type InternalAxiosRequestConfig,
   isAxiosError,
 } from 'axios'
-import { type Call, holdRedirects, keepOnlyAllowed, nextHop } from './redirects'
+import { type Call, holdRedirects, nextHop } from './redirects'
 
 declare module 'axios' {
   // Type parameters as axios declares them (their defaults are axios' own).
@@ -59,16 +55,8 @@ export interface OAuthInterceptor {
  * }).attach(api)
  */
 export function oauthInterceptor(config: AuthConfig): OAuthInterceptor {
-  if (!config || typeof config !== 'object') {
-    throw new ConfigError('config', 'it is missing', 'Pass a TokenManager or { grant, ... }.')
-  }
   // One manager for every instance; a policy per instance, as its baseURL is the default origin.
-  const shared: RequestPolicyOptions & { manager: TokenManager } =
-    'getToken' in config
-      ? { manager: config }
-      : 'manager' in config
-        ? config
-        : { ...config, manager: createTokenManager(config) }
+  const shared = withManager(config)
 
   return {
     manager: shared.manager,
@@ -92,11 +80,10 @@ export function oauthInterceptor(config: AuthConfig): OAuthInterceptor {
         if (!response || !config || !exchange) return
         const hop = nextHop(response, (config) => absolute(instance.getUri(config)))
         if (hop) return instance.request(hop)
+        const rejection = response as unknown as ResponseLike // axios' headers have get()
+        if (!exchange.mayRetry(rejection)) return
         const landed = (response.request as { res?: { responseUrl?: string } })?.res?.responseUrl
-        if (landed) exchange.landed(landed)
-        const headers = response.headers as { get(name: string): unknown }
-        if (!exchange.retry({ status: response.status, headers }, isReplayableBody(config.data)))
-          return
+        if (!exchange.retry(rejection, isReplayableBody(config.data), landed)) return
         const retry: Call = { ...(config._oauthFirst ?? config), _oauthHop: undefined }
         return instance.request(retry)
       }
@@ -130,7 +117,12 @@ function begin(policy: RequestPolicy, config: Call): Exchange | undefined {
   if (!exchange) return undefined
   config._oauthExchange = exchange
   if (policy.followsRedirects) holdRedirects(config)
-  config.beforeRedirect = keepOnlyAllowed(exchange, config.beforeRedirect)
+  // follow-redirects strips only `authorization` and `cookie`, and only for another host.
+  const { beforeRedirect } = config
+  config.beforeRedirect = (options, ...details) => {
+    exchange.strip(typeof options.href === 'string' ? options.href : '', options.headers ?? {})
+    beforeRedirect?.(options, ...details)
+  }
   return exchange
 }
 
@@ -145,11 +137,7 @@ function timeoutError(config: InternalAxiosRequestConfig): AxiosError {
 
 /** `url` made absolute (relative URLs against the page in a browser), or undefined. */
 function absolute(url: string | undefined): string | undefined {
-  try {
-    return url ? new URL(url, globalThis.location?.href).href : undefined
-  } catch {
-    return undefined
-  }
+  return url ? requestUrl(url)?.href : undefined
 }
 
 /**

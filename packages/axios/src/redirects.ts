@@ -2,7 +2,6 @@ import { ConfigError } from '@oauth-interceptors/core'
 import { type Exchange, isReplayableBody, redirectHop } from '@oauth-interceptors/core/adapter'
 import {
   AxiosHeaders,
-  type AxiosRequestConfig,
   type AxiosResponse,
   getAdapter,
   type InternalAxiosRequestConfig,
@@ -20,23 +19,6 @@ export type Call = InternalAxiosRequestConfig & {
   _oauthHop?: string | undefined
   /** How many such hops were followed. */
   _oauthHops?: number | undefined
-}
-type BeforeRedirect = NonNullable<AxiosRequestConfig['beforeRedirect']>
-
-/**
- * follow-redirects (axios' redirect follower in Node) strips only `authorization` and `cookie`,
- * and only for another host: the exchange decides which hops keep the policy's headers.
- */
-export function keepOnlyAllowed(exchange: Exchange, next?: BeforeRedirect): BeforeRedirect {
-  return (options, responseDetails, requestDetails) => {
-    if (typeof options.href !== 'string' || !exchange.keeps(options.href)) {
-      const headers: Record<string, unknown> = options.headers ?? {}
-      for (const name of Object.keys(headers)) {
-        if (exchange.policy.headerNames.includes(name.toLowerCase())) delete headers[name]
-      }
-    }
-    next?.(options, responseDetails, requestDetails)
-  }
 }
 
 /**

@@ -6,7 +6,7 @@ export type { Exchange, ExchangeOptions } from './pipeline/exchange'
 export type { CredentialedRequest, FetchFunction } from './pipeline/fetch'
 export { fetchWithCredentials, requestOf, requestUrl } from './pipeline/fetch'
 export type { RequestPolicy } from './pipeline/policy'
-export { createRequestPolicy } from './pipeline/policy'
+export { createRequestPolicy, withManager } from './pipeline/policy'
 export type {
   ExchangeTransport,
   Outgoing,
@@ -18,5 +18,6 @@ export {
   completeExchange,
   followRedirects,
   isReplayableBody,
+  needsCompletion,
   redirectHop,
 } from './pipeline/redirects'

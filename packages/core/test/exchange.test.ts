@@ -125,8 +125,8 @@ describe('Exchange: the decision after a response', () => {
     await exchange.credentials()
     expect(exchange.retry({ status: 403, headers: new Headers() }, true)).toBe(false)
     expect(exchange.retry({ status: 200, headers: new Headers() }, true)).toBe(false)
-    exchange.landed(`${OTHER}/landing`)
-    expect(exchange.retry(rejected, true)).toBe(false)
+    // A redirect the platform followed to another origin, where the token did not go.
+    expect(exchange.retry(rejected, true, `${OTHER}/landing`)).toBe(false)
     const left = begin(policy)
     await left.credentials()
     left.keeps(`${OTHER}/x`)

@@ -4,6 +4,7 @@ import {
   createRequestPolicy,
   type Exchange,
   isReplayableBody,
+  needsCompletion,
   type Outgoing,
 } from '@oauth-interceptors/core/adapter'
 import {
@@ -102,11 +103,14 @@ export function oauthOptions(cfg: AuthConfig, options: FetchOptions = {}): OAuth
   }
 
   const complete = async (context: FetchContext & { response: FetchResponse<unknown> }) => {
+    const call = (context.options as { [CALL]?: Call })[CALL]
+    const followsRedirects = context.options.redirect === 'manual' && call?.redirect !== 'manual'
+    if (!call?.exchange || !needsCompletion(call.exchange, context.response, followsRedirects))
+      return
     const { onRequest, onRequestError, onResponse, onResponseError, baseURL, ...rest } =
       context.options
-    const call = (context.options as { [CALL]?: Call })[CALL]
     const url = resolve(context.request, undefined)
-    if (!call?.exchange || !url) return
+    if (!url) return
     const { method = 'GET', body, headers } = rest
     // A Request input's body is a stream, used up by the first send.
     const source = (context.request as { body?: unknown }).body ?? body
@@ -118,7 +122,7 @@ export function oauthOptions(cfg: AuthConfig, options: FetchOptions = {}): OAuth
       replayable: isReplayableBody(source),
     }
     context.response = await completeExchange(call.exchange, start, context.response, {
-      followsRedirects: rest.redirect === 'manual' && call.redirect !== 'manual',
+      followsRedirects,
       landedAt: (response) => (response.redirected ? response.url : undefined),
       onFailure: 'stop',
       send: (next: Outgoing) =>

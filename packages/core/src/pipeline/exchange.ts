@@ -74,6 +74,27 @@ export class Exchange {
   }
 
   /**
+   * Sets the {@link credentials} for the next send on `headers`, if it gets any.
+   * @returns whether it got them
+   */
+  async sign(headers: Headers, hop?: string | URL): Promise<boolean> {
+    const credentials = await this.credentials(hop)
+    for (const name in credentials) headers.set(name, credentials[name] as string)
+    return credentials !== undefined
+  }
+
+  /**
+   * Strips the policy's headers from the plain header record of the hop to `url` unless it
+   * {@link keeps} them, for redirect followers such as follow-redirects' `beforeRedirect`.
+   */
+  strip(url: string | URL, headers: Record<string, unknown>): void {
+    if (this.keeps(url)) return
+    for (const name of Object.keys(headers)) {
+      if (this.policy.headerNames.includes(name.toLowerCase())) delete headers[name]
+    }
+  }
+
+  /**
    * Whether the redirect hop to `url` keeps the credentials the request carries (the redirect
    * rule), for redirect followers that only let us strip headers, such as follow-redirects'
    * `beforeRedirect`. A `false` marks the rest of the chain as uncredentialed.
@@ -86,35 +107,37 @@ export class Exchange {
   }
 
   /**
-   * For a redirect the platform followed out of sight: the request ended at `url`. The platform
-   * drops `Authorization` on another origin, so a response from there judges no token of ours.
-   */
-  landed(url: string | URL): void {
-    if (!this.policy.appliesTo(url)) this.#carried = undefined
-  }
-
-  /**
    * After a response: whether to send the request once more, with `await credentials()`. True
    * when the response rejects the token this very send carried, the body can be sent again
    * (see `isReplayableBody`) and it was not retried yet. A rejected token is dropped even when
    * the body cannot be sent again, so the next request starts with a fresh one; a token
    * already replaced starts no refresh (the stale-401 rule).
    */
-  retry(response: ResponseLike, replayable: boolean): boolean {
-    const token = this.#carried
-    // A new token rejected again is kept: one more would be rejected too (the API's fault).
-    if (token === undefined || this.#retried || !this.policy.shouldRefresh(response)) return false
-    this.policy.reject(token)
+  retry(response: ResponseLike, replayable: boolean, landedAt?: string): boolean {
+    if (!this.mayRetry(response)) return false
+    // A redirect the platform followed to another origin: the token did not go there.
+    if (landedAt && !this.policy.appliesTo(landedAt)) return false
+    this.policy.reject(this.#carried as Token)
     if (!replayable) return false
     this.#retried = true
     return true
+  }
+
+  /**
+   * Whether `response` may call for {@link retry}: it rejects the token this send carried, and
+   * the request was not retried yet. A cheap check for the common response, which needs nothing.
+   * A new token rejected again is kept: one more would be rejected too (the API's fault).
+   */
+  mayRetry(response: ResponseLike): boolean {
+    return this.#carried !== undefined && !this.#retried && this.policy.shouldRefresh(response)
   }
 
   /** The token, or the client's own timeout or abort error, whichever comes first; each wait gets the whole timeout, as each attempt of the client does. */
   #wait(): Promise<Token> {
     const { signal, timeout, abortError } = this.#options
     const token = this.policy.manager.getToken(signal ? { signal } : undefined)
-    const pending = abortError ? token.catch((error: unknown) => this.#aborted(error)) : token
+    const pending =
+      abortError && signal ? token.catch((error: unknown) => this.#aborted(error)) : token
     if (!timeout) return pending
     let timer: ReturnType<typeof setTimeout> | undefined
     const expired = new Promise<never>((_, reject) => {

@@ -1,6 +1,6 @@
 import type { ExchangeOptions } from './exchange'
 import type { RequestPolicy } from './policy'
-import { completeExchange, isReplayableBody, type Outgoing } from './redirects'
+import { completeExchange, isReplayableBody, needsCompletion, type Outgoing } from './redirects'
 
 /** A function with fetch's signature, such as `globalThis.fetch` or a wrapper of it. */
 export type FetchFunction = (input: string | URL | Request, init?: RequestInit) => Promise<Response>
@@ -49,10 +49,10 @@ export async function fetchWithCredentials(
   const manual = policy.followsRedirects && mode === 'follow'
   const redirect = manual ? ({ redirect: 'manual' } as const) : undefined
   const headers = new Headers(init.headers ?? request?.headers)
-  const credentials = await exchange.credentials()
-  for (const name in credentials) headers.set(name, credentials[name] as string)
+  await exchange.sign(headers)
   const reuse = body !== null && body !== request?.body ? { body } : undefined
   const response = await fetch(input, { ...init, ...reuse, headers, ...redirect })
+  if (!needsCompletion(exchange, response, manual)) return response
   const transport = {
     followsRedirects: manual,
     landedAt: (response: Response) => (response.redirected ? response.url : undefined),

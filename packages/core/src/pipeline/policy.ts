@@ -86,21 +86,8 @@ export class RequestPolicy {
     config: AuthConfig,
     context: { baseUrl?: string | URL | undefined; client?: string } = {},
   ) {
-    if (!config || typeof config !== 'object') {
-      throw new ConfigError(
-        'config',
-        'it is missing',
-        'Pass a TokenManager, or { grant, ...options }.',
-      )
-    }
-    // Duck-typed rather than instanceof, so a manager from another copy of core still counts.
-    const isManager = 'getToken' in config
-    const options: RequestPolicyOptions = isManager ? {} : config
-    this.manager = isManager
-      ? (config as TokenManager)
-      : 'manager' in config && config.manager
-        ? config.manager
-        : createTokenManager(config as TokenManagerOptions)
+    const options = withManager(config)
+    this.manager = options.manager
     this.#origins = allowedOrigins(options.origins, context)
     this.#header = (options.header ?? 'authorization').toLowerCase()
     if (!HEADER_NAME.test(this.#header)) {
@@ -193,6 +180,25 @@ export class RequestPolicy {
   shouldRefresh(response: ResponseLike): boolean {
     return this.#shouldRefresh(response)
   }
+}
+
+/**
+ * `config` as policy options with its manager, made once: for an adapter that builds a policy
+ * per client (each with its own base URL) over one manager.
+ * @throws ConfigError when `config` is missing
+ */
+export function withManager(config: AuthConfig): RequestPolicyOptions & { manager: TokenManager } {
+  if (!config || typeof config !== 'object') {
+    throw new ConfigError(
+      'config',
+      'it is missing',
+      'Pass a TokenManager, or { grant, ...options }.',
+    )
+  }
+  // Duck-typed rather than instanceof, so a manager from another copy of core still counts.
+  if ('getToken' in config) return { manager: config }
+  if ('manager' in config && config.manager) return config
+  return { ...config, manager: createTokenManager(config as TokenManagerOptions) }
 }
 
 /** Builds the policy an adapter applies. `baseUrl` is the client's base URL, when it has one. */

@@ -70,7 +70,7 @@ export interface RedirectHop {
  *   url, method, headers, replayableBody: isReplayableBody(body), hops,
  *   status: response.status, location: response.headers.get('location'), policy,
  * })
- * const credentials = hop && (await exchange.credentials(hop.url))
+ * if (hop) await exchange.sign(hop.headers, hop.url)
  */
 export function redirectHop(redirect: Redirect): RedirectHop | undefined {
   const { status, location, policy } = redirect
@@ -151,14 +151,28 @@ export async function followRedirects<R extends ResponseLike, B>(
       throw error
     }
     if (!hop) return response
-    const credentials = await exchange.credentials(hop.url)
-    if (credentials)
-      for (const name in credentials) hop.headers.set(name, credentials[name] as string)
+    await exchange.sign(hop.headers, hop.url)
     await transport.discard?.(response)
     ;({ url, method, headers } = hop)
     if (hop.dropBody) body = undefined
     response = await transport.send({ url, method, headers, body }, true)
   }
+}
+
+/**
+ * Whether `response` is a redirect the pipeline would follow, or may need a retry: when neither,
+ * {@link completeExchange} has nothing to do and an adapter can skip it.
+ */
+export function needsCompletion(
+  exchange: Exchange,
+  response: ResponseLike,
+  followsRedirects: boolean,
+): boolean {
+  return (followsRedirects && isRedirect(response)) || exchange.mayRetry(response)
+}
+
+function isRedirect(response: ResponseLike): boolean {
+  return REDIRECT_STATUSES.has(response.status)
 }
 
 function location(response: ResponseLike): string | undefined {
@@ -184,7 +198,11 @@ export function isReplayableBody(body: unknown): boolean {
 export interface ExchangeTransport<R extends ResponseLike, B> extends RedirectTransport<R, B> {
   /** Whether redirects are followed here ({@link followRedirects}) rather than by the platform. */
   followsRedirects: boolean
-  /** The URL the platform's own redirect following ended at, if it followed any. @default none */
+  /**
+   * The URL the platform's own redirect following ended at, if it followed any: a response
+   * from another origin judges no token of ours (the platform dropped `Authorization`).
+   * @default none
+   */
   landedAt?: ((response: R) => string | undefined) | undefined
 }
 
@@ -201,17 +219,14 @@ export async function completeExchange<R extends ResponseLike, B>(
   transport: ExchangeTransport<R, B>,
 ): Promise<R> {
   for (;;) {
-    if (transport.followsRedirects) {
+    if (transport.followsRedirects && isRedirect(response)) {
       response = await followRedirects(exchange, request, response, transport)
-    } else {
-      const url = transport.landedAt?.(response)
-      if (url) exchange.landed(url)
     }
-    if (!exchange.retry(response, request.replayable)) return response
+    const landedAt = transport.followsRedirects ? undefined : transport.landedAt?.(response)
+    if (!exchange.retry(response, request.replayable, landedAt)) return response
     await transport.discard?.(response)
     const headers = new Headers(request.headers)
-    const credentials = await exchange.credentials()
-    for (const name in credentials) headers.set(name, credentials[name] as string)
+    await exchange.sign(headers)
     response = await transport.send({ ...request, headers }, false)
   }
 }
