@@ -2,6 +2,7 @@ import type { AuthConfig, ResponseLike, TokenManager } from '@oauth-interceptors
 import {
   createRequestPolicy,
   type Exchange,
+  type ExchangeOptions,
   isReplayableBody,
   type RequestPolicy,
   requestUrl,
@@ -78,7 +79,7 @@ export function oauthInterceptor(config: AuthConfig): OAuthInterceptor {
         const config: Call | undefined = response?.config
         const exchange = config?._oauthExchange
         if (!response || !config || !exchange) return
-        const hop = nextHop(response, (config) => absolute(instance.getUri(config)))
+        const hop = nextHop(response, (config) => absolute(instance.getUri(config))?.href)
         if (hop) return instance.request(hop)
         const rejection = response as unknown as ResponseLike // axios' headers have get()
         if (!exchange.mayRetry(rejection)) return
@@ -103,17 +104,15 @@ export function oauthInterceptor(config: AuthConfig): OAuthInterceptor {
 /** Starts the exchange of a request the policy applies to, bounded as axios bounds it. */
 function begin(policy: RequestPolicy, config: Call): Exchange | undefined {
   const url = absolute(fullPath(config))
-  const signal = config.signal
-  const exchange =
-    url &&
-    policy.exchange(url, {
-      skipAuth: config.skipAuth,
-      // axios accepts signal-like objects; only a real one can be listened to.
-      signal: typeof signal?.addEventListener === 'function' ? (signal as AbortSignal) : undefined,
-      timeout: config.timeout,
-      timeoutError: () => timeoutError(config),
-      abortError: () => new CanceledError(undefined, config),
-    })
+  const { signal, timeout } = config
+  const options: ExchangeOptions = { skipAuth: config.skipAuth }
+  // axios accepts signal-like objects; only a real one can be listened to.
+  if (typeof signal?.addEventListener === 'function') {
+    options.signal = signal as AbortSignal
+    options.abortError = () => new CanceledError(undefined, config)
+  }
+  if (timeout) Object.assign(options, { timeout, timeoutError: () => timeoutError(config) })
+  const exchange = url && policy.exchange(url, options)
   if (!exchange) return undefined
   config._oauthExchange = exchange
   if (policy.followsRedirects) holdRedirects(config)
@@ -136,8 +135,8 @@ function timeoutError(config: InternalAxiosRequestConfig): AxiosError {
 }
 
 /** `url` made absolute (relative URLs against the page in a browser), or undefined. */
-function absolute(url: string | undefined): string | undefined {
-  return url ? requestUrl(url)?.href : undefined
+function absolute(url: string | undefined): URL | undefined {
+  return url ? requestUrl(url) : undefined
 }
 
 /**

@@ -85,9 +85,13 @@ export function requestOf(input: string | URL | Request): Request | undefined {
 /** The absolute URL fetch would request; a relative one resolves against the page, as in browsers. */
 export function requestUrl(input: string | URL | Request): URL | undefined {
   try {
-    if (typeof input !== 'string') return new URL('href' in input ? input.href : input.url)
-    return new URL(input, URL.canParse(input) ? undefined : globalThis.location?.href)
+    return new URL(typeof input === 'string' ? input : 'href' in input ? input.href : input.url)
   } catch {
-    return undefined
+    // Relative: only a page has a base for it.
+    try {
+      return typeof input === 'string' ? new URL(input, globalThis.location?.href) : undefined
+    } catch {
+      return undefined
+    }
   }
 }
