@@ -1,22 +1,28 @@
-import type { AuthConfig, ResponseLike, TokenManager } from '@oauth-interceptors/core'
+import {
+  type AuthConfig,
+  ConfigError,
+  type ResponseLike,
+  type TokenManager,
+} from '@oauth-interceptors/core'
 import {
   createRequestPolicy,
   type Exchange,
   type ExchangeOptions,
   isReplayableBody,
   type RequestPolicy,
-  requestUrl,
+  resolveUrl,
   withManager,
 } from '@oauth-interceptors/core/adapter'
 import {
   AxiosError,
+  AxiosHeaders,
   type AxiosInstance,
   type AxiosResponse,
   CanceledError,
+  getAdapter,
   type InternalAxiosRequestConfig,
   isAxiosError,
 } from 'axios'
-import { type Call, holdRedirects, nextHop } from './redirects'
 
 declare module 'axios' {
   // Type parameters as axios declares them (their defaults are axios' own).
@@ -64,7 +70,7 @@ export function oauthInterceptor(config: AuthConfig): OAuthInterceptor {
     attach(instance) {
       const { baseURL } = instance.defaults
       const policy = createRequestPolicy(shared, {
-        baseUrl: absolute(baseURL) ?? baseURL,
+        baseUrl: resolveUrl(baseURL) ?? baseURL,
         client: 'the axios instance',
       })
       const request = instance.interceptors.request.use(async (config: Call) => {
@@ -79,7 +85,7 @@ export function oauthInterceptor(config: AuthConfig): OAuthInterceptor {
         const config: Call | undefined = response?.config
         const exchange = config?._oauthExchange
         if (!response || !config || !exchange) return
-        const hop = nextHop(response, (config) => absolute(instance.getUri(config))?.href)
+        const hop = nextHop(response)
         if (hop) return instance.request(hop)
         const rejection = response as unknown as ResponseLike // axios' headers have get()
         if (!exchange.mayRetry(rejection)) return
@@ -103,7 +109,7 @@ export function oauthInterceptor(config: AuthConfig): OAuthInterceptor {
 
 /** Starts the exchange of a request the policy applies to, bounded as axios bounds it. */
 function begin(policy: RequestPolicy, config: Call): Exchange | undefined {
-  const url = absolute(fullPath(config))
+  const url = resolveUrl(config.url, config.baseURL, config.allowAbsoluteUrls !== false)
   const { signal, timeout } = config
   const options: ExchangeOptions = { skipAuth: config.skipAuth }
   // axios accepts signal-like objects; only a real one can be listened to.
@@ -128,23 +134,75 @@ function begin(policy: RequestPolicy, config: Call): Exchange | undefined {
 /** The error axios rejects with when `timeout` passes. */
 function timeoutError(config: InternalAxiosRequestConfig): AxiosError {
   const message = config.timeoutErrorMessage || `timeout of ${config.timeout}ms exceeded`
-  const code = config.transitional?.clarifyTimeoutError
-    ? AxiosError.ETIMEDOUT
-    : AxiosError.ECONNABORTED
-  return new AxiosError(message, code, config)
-}
-
-/** `url` made absolute (relative URLs against the page in a browser), or undefined. */
-function absolute(url: string | undefined): URL | undefined {
-  return url ? requestUrl(url) : undefined
+  const clarify = config.transitional?.clarifyTimeoutError
+  return new AxiosError(message, clarify ? AxiosError.ETIMEDOUT : AxiosError.ECONNABORTED, config)
 }
 
 /**
- * The URL a merged config requests, as axios' buildFullPath joins it (query left out: the
- * policy looks at origin and path). `instance.getUri()` would merge the config again: ~10 µs.
+ * A request on its way through the pipeline. String keys, since axios before 1.19 drops symbol
+ * keys when it merges a config; the objects they hold pass the merge by reference.
  */
-function fullPath({ baseURL, url = '', allowAbsoluteUrls }: InternalAxiosRequestConfig): string {
-  const isAbsolute = /^([a-z][a-z\d+\-.]*:)?\/\//i.test(url)
-  if (!baseURL || (isAbsolute && allowAbsoluteUrls !== false)) return url
-  return url ? `${baseURL.replace(/\/+$/, '')}/${url.replace(/^\/+/, '')}` : baseURL
+type Call = InternalAxiosRequestConfig & {
+  _oauthExchange?: Exchange | undefined
+  /** The request as first sent, which a retry after a redirect chain starts from again. */
+  _oauthFirst?: Call | undefined
+  /** The URL of a redirect hop held back from the platform (see {@link holdRedirects}). */
+  _oauthHop?: string | undefined
+  /** Its redirects come back here as a 3xx (see {@link holdRedirects}). */
+  _oauthHeld?: boolean | undefined
+}
+
+/**
+ * Outside the Node http adapter no `beforeRedirect` runs: a request whose redirects the
+ * platform could leak its headers on comes back here as a 3xx ({@link nextHop}).
+ * @throws ConfigError for the XMLHttpRequest adapter, whose redirects cannot be stopped
+ */
+function holdRedirects(config: Call): void {
+  let name: string | undefined
+  try {
+    const adapter = getAdapter(config.adapter, config) as { adapterName?: string; name: string }
+    name = adapter.adapterName ?? adapter.name
+  } catch {
+    return // axios fails the request with its own error
+  }
+  if (name === 'http') return
+  if (name === 'xhr') {
+    throw new ConfigError(
+      'adapter',
+      "axios' XMLHttpRequest adapter follows redirects out of sight, so a custom `header` or static `headers` would reach any origin",
+      "Use adapter: 'fetch' (axios ≥ 1.7), or the default Authorization header without static `headers`.",
+    )
+  }
+  const redirect: unknown = config.fetchOptions?.redirect
+  // A caller who asked for the redirect response itself gets it, as without the interceptor.
+  if (config.maxRedirects === 0 || (redirect !== undefined && redirect !== 'follow')) return
+  // axios' fetch adapter (and a custom one that reads fetchOptions) returns the 3xx instead.
+  config.fetchOptions = { ...config.fetchOptions, redirect: 'manual' }
+  config._oauthHeld = true
+}
+
+/**
+ * The request that follows `response` when it is a held redirect (core's `redirectHop`):
+ * without the policy's headers, which the request interceptor adds again as the exchange allows.
+ */
+function nextHop(response: AxiosResponse): Call | undefined {
+  const config: Call = response.config
+  const exchange = config._oauthExchange
+  if (!exchange || !config._oauthHeld) return
+  const headers = config.headers.toJSON(true) as Record<string, string>
+  const request = {
+    method: config.method ?? 'get',
+    headers,
+    replayable: isReplayableBody(config.data),
+  }
+  const hop = exchange.redirect(response as unknown as ResponseLike, request, config.maxRedirects)
+  if (!hop) return
+  return {
+    ...config,
+    // The Location is the whole URL: no base URL or params are added to it again.
+    ...{ url: hop.url.href, allowAbsoluteUrls: true, params: {}, method: hop.method },
+    data: hop.dropBody ? undefined : config.data,
+    headers: new AxiosHeaders(Object.fromEntries(hop.headers)),
+    ...{ _oauthHop: hop.url.href, _oauthFirst: config._oauthFirst ?? config },
+  }
 }

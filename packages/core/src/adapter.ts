@@ -4,7 +4,7 @@
  */
 export type { Exchange, ExchangeOptions } from './pipeline/exchange'
 export type { CredentialedRequest, FetchFunction } from './pipeline/fetch'
-export { fetchWithCredentials, requestOf, requestUrl } from './pipeline/fetch'
+export { fetchWithCredentials, requestOf, requestUrl, resolveUrl } from './pipeline/fetch'
 export type { RequestPolicy } from './pipeline/policy'
 export { createRequestPolicy, withManager } from './pipeline/policy'
 export type {

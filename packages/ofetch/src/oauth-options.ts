@@ -6,6 +6,7 @@ import {
   isReplayableBody,
   needsCompletion,
   type Outgoing,
+  requestUrl,
 } from '@oauth-interceptors/core/adapter'
 import {
   createFetchError,
@@ -148,24 +149,9 @@ function timeoutError(): Error {
   return Object.assign(error, { code: 23 })
 }
 
-/** The absolute URL ofetch will fetch, resolved the way it does (ufo's `withBase`). */
+/** The absolute URL ofetch will fetch, joined the way it does (ufo's `withBase`). */
 function resolve(request: FetchRequest | URL, baseURL: string | undefined): URL | undefined {
-  const url =
-    typeof request === 'string'
-      ? withBase(request, baseURL ?? '')
-      : 'url' in request
-        ? request.url
-        : request.href
-  try {
-    return new URL(url)
-  } catch {
-    // Relative: only a page has a base for it. (Deno throws on `location` without --location.)
-    try {
-      return new URL(url, globalThis.location.href)
-    } catch {
-      return undefined
-    }
-  }
+  return requestUrl(typeof request === 'string' ? withBase(request, baseURL ?? '') : request)
 }
 
 function list<T>(hooks: T | readonly T[] | undefined): T[] {

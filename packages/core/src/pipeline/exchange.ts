@@ -1,5 +1,6 @@
 import type { Token } from '../types'
 import type { RequestPolicy, ResponseLike } from './policy'
+import { type RedirectHop, redirectHop } from './redirects'
 
 /** How one request waits for its token, as its client bounds the request itself. */
 export interface ExchangeOptions {
@@ -43,9 +44,16 @@ export class Exchange {
   #retried = false
   /** The current redirect chain has passed through an origin that is not allowed. */
   #tainted = false
+  /** Redirects of the current chain sent through {@link redirect}. */
+  #hops = 0
+  /** The request's URL, and that of the latest send (a redirect hop). */
+  readonly #url: string | URL
+  #at: string | URL
 
-  constructor(policy: RequestPolicy, options: ExchangeOptions = {}) {
+  constructor(policy: RequestPolicy, url: string | URL, options: ExchangeOptions = {}) {
     this.policy = policy
+    this.#url = url
+    this.#at = url
     this.#options = options
   }
 
@@ -66,11 +74,37 @@ export class Exchange {
    * request's signal and its client's timeout.
    */
   async credentials(hop?: string | URL): Promise<Record<string, string> | undefined> {
-    if (hop === undefined) this.#tainted = false
-    else if (!this.keeps(hop)) return undefined
+    if (hop === undefined) {
+      this.#tainted = false
+      this.#hops = 0
+    }
+    this.#at = hop ?? this.#url
+    if (hop !== undefined && !this.keeps(hop)) return undefined
     const token = await this.#wait()
     this.#carried = token
     return this.policy.headersFor(token)
+  }
+
+  /**
+   * For a client that sends each redirect hop as a request of its own (axios' fetch adapter):
+   * the hop that follows `response` of the latest send (see {@link redirectHop}; `undefined`
+   * for no redirect, where fetch would fail, or after `maxHops`), counting the hops of the
+   * chain. Get its headers from `credentials(hop.url)`.
+   */
+  redirect(
+    response: ResponseLike,
+    request: { method: string; headers: HeadersInit; replayable: boolean },
+    maxHops = Number.POSITIVE_INFINITY,
+  ): RedirectHop | undefined {
+    const location = response.headers.get('location')
+    if (this.#hops >= maxHops || typeof location !== 'string') return undefined
+    const hop = redirectHop({
+      ...{ url: this.#at, method: request.method, headers: new Headers(request.headers) },
+      ...{ replayableBody: request.replayable, hops: this.#hops, status: response.status },
+      ...{ location, policy: this.policy, onFailure: 'stop' },
+    })
+    if (hop) this.#hops++
+    return hop
   }
 
   /**

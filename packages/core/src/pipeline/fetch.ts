@@ -82,6 +82,21 @@ export function requestOf(input: string | URL | Request): Request | undefined {
   return typeof input === 'string' || 'href' in input ? undefined : input
 }
 
+/**
+ * The absolute URL a client with a base URL requests, joined as axios and ofetch join them:
+ * `url` as it is when absolute (unless `allowAbsolute` is false), else appended to `base` with
+ * one slash between; a relative result resolves against the page, as in browsers.
+ * @example resolveUrl('/orders', 'https://api.example.com/v1/') // https://api.example.com/v1/orders
+ */
+export function resolveUrl(url = '', base?: string, allowAbsolute = true): URL | undefined {
+  const absolute = /^([a-z][a-z\d+\-.]*:)?\/\//i.test(url)
+  const joined =
+    !base || (absolute && allowAbsolute) || url === ''
+      ? url || base || ''
+      : `${base.replace(/\/+$/, '')}/${url.replace(/^\/+/, '')}`
+  return joined ? requestUrl(joined) : undefined
+}
+
 /** The absolute URL fetch would request; a relative one resolves against the page, as in browsers. */
 export function requestUrl(input: string | URL | Request): URL | undefined {
   try {

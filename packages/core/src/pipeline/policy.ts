@@ -154,7 +154,7 @@ export class RequestPolicy {
    */
   exchange(url: string | URL, options: ExchangeOptions = {}): Exchange | undefined {
     if (options.skipAuth === true || !this.appliesTo(url)) return undefined
-    return new Exchange(this, options)
+    return new Exchange(this, url, options)
   }
 
   /**
