@@ -415,9 +415,9 @@ function notes(results: Results): string[] {
       mine.base === 'axios'
         ? `${addedText}an async request interceptor (axios then runs the request chain on promises), the URL parse for the origin check (built from the merged config, not \`instance.getUri()\`${getUri ? `, which would cost ${fixed(getUri.ns / 1000, 1)} µs per call, 2b` : ''}), setting the headers and the per-request record for the 401 retry. The axios peers only copy a string from a variable into the header: no origin check, no 401 bookkeeping.`
         : mine.base === 'ky'
-          ? `${addedText}ky clones the response for every \`afterResponse\` hook, and a 401 can only be seen in one; a minimal token hook with a no-op \`afterResponse\` hook${kyDiagnostic ? ` adds ${fixed(kyDiagnostic.addedUs, 1)} µs` : ''} (the ky diagnostic row in 2c). The rest is the URL parse for the origin check and the per-call state for the 401 retry.`
+          ? `${addedText}the pipeline runs inside ky's \`fetch\` option, so ky clones no response for it (a minimal token hook with a no-op \`afterResponse\` hook${kyDiagnostic ? ` adds ${fixed(kyDiagnostic.addedUs, 1)} µs` : ''}, the ky diagnostic row in 2c, which is what the adapter cost before); what is left is the URL parse for the origin check, the per-request exchange, and ky's \`beforeRequest\` hook that notes whether the body can be sent again.`
           : mine.base === 'ofetch'
-            ? `${addedText}per request the hooks resolve and parse the URL (for the origin check, twice: request and response), convert the headers to a \`Headers\` and keep per-call state for the 401 retry.`
+            ? `${addedText}per request the \`onRequest\` hook resolves and parses the URL for the origin check, converts the headers to a \`Headers\` and starts the exchange; the \`onResponse\` hook does no more unless the response is a redirect to follow or a rejection.`
             : `${addedText}per request the wrapper parses the URL for the origin check, copies the headers into a \`Headers\` and follows redirects itself, since fetch alone would carry static or custom token headers across origins.`
     out.push(
       `- **Overhead, ${mine.client}:** throughput ratio ${fixed(mine.ratio, 3)}, CPU ratio ${fixed(mine.cpuRatio, 3)}${

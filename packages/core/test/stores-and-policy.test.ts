@@ -257,3 +257,52 @@ describe('request policy (what every adapter applies)', () => {
     expect(isTokenRejected(response(200, { 'token-expired': 'true' }))).toBe(false)
   })
 })
+
+describe('origins are origins, and token endpoints are compared as URLs', () => {
+  const manager = () => createTokenManager({ grant: grant() })
+
+  it('rejects an origin with a path, query, fragment or credentials, naming the origin it meant', () => {
+    for (const origin of [
+      'https://api.example.com/v1',
+      'https://api.example.com/?a=1',
+      'https://api.example.com/#x',
+      'https://user:pw@api.example.com',
+    ]) {
+      const error = (() => {
+        try {
+          createRequestPolicy({ manager: manager(), origins: [origin] })
+        } catch (caught) {
+          return caught
+        }
+      })()
+      expect(error).toBeInstanceOf(ConfigError)
+      expect(error).toMatchObject({ option: 'origins' })
+      expect((error as Error).message).toContain("origins: ['https://api.example.com']")
+      expect((error as Error).message).not.toContain('pw')
+    }
+  })
+
+  it('normalises scheme and host case and default ports; a base URL may have a path', () => {
+    const policy = createRequestPolicy({
+      manager: manager(),
+      origins: 'HTTPS://API.Example.com:443/',
+    })
+    expect(policy.appliesTo('https://api.example.com/orders')).toBe(true)
+    const fromBase = createRequestPolicy(manager(), { baseUrl: 'https://api.example.com/v1/' })
+    expect(fromBase.appliesTo('https://api.example.com/other')).toBe(true)
+  })
+
+  it('never gives the token to the token endpoint written another way, even with origins "*"', () => {
+    const policy = createRequestPolicy({ manager: manager(), origins: '*' })
+    for (const url of [
+      TOKEN_URL,
+      `${TOKEN_URL}/`,
+      `${TOKEN_URL}?x=1`,
+      TOKEN_URL.replace('/oauth/token', '//oauth//token'),
+      TOKEN_URL.replace('https://auth.example.test', 'https://AUTH.Example.TEST:443'),
+    ]) {
+      expect(policy.appliesTo(url), url).toBe(false)
+    }
+    expect(policy.appliesTo(`${ISSUER}/oauth/tokens`)).toBe(true)
+  })
+})

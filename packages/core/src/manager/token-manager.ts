@@ -10,6 +10,7 @@ import {
 } from '../grants/grants'
 import { type FetchLike, postTokenRequest } from '../grants/token-endpoint'
 import type { RefreshReason, Timers, Token, TokenEvent, TokenStats, TokenStore } from '../types'
+import { comparableUrl } from '../url'
 import { type ManagerSettings, validateManagerOptions } from '../validate'
 import { earlyRefreshRetryAt, lifetimeFrom } from './expiry'
 import { LruMap } from './memory-store'
@@ -377,8 +378,7 @@ function part(value: string | readonly string[] | undefined): string {
 }
 
 function withoutQuery(url: string): string {
-  const end = url.search(/[?#]/)
-  return end === -1 ? url : url.slice(0, end)
+  return comparableUrl(url)
 }
 
 /** The library's errors pass; anything else came from a grant's own code (a hand-written `Grant`). */

@@ -229,17 +229,28 @@ function allowedOrigins(
       "Pass origins: ['https://api.example.com'] (where the token may be sent), or origins: '*' to send it to every origin.",
     )
   }
-  return new Set(
-    list.map((origin) => {
-      try {
-        return new URL(origin).origin
-      } catch {
-        throw new ConfigError(
-          'origins',
-          `"${origin}" is not an absolute URL`,
-          "Pass origins such as 'https://api.example.com'.",
-        )
-      }
-    }),
-  )
+  // A base URL may have a path (its origin owns the token); an origin given as such may not.
+  return new Set(list.map((origin) => originOf(origin, origins !== undefined)))
+}
+
+/** The origin of `value`; with `strict`, a value with more than an origin is a mistake to name. */
+function originOf(value: string, strict: boolean): string {
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    throw new ConfigError(
+      'origins',
+      `"${value}" is not an absolute URL`,
+      "Pass origins such as 'https://api.example.com'.",
+    )
+  }
+  if (strict && (url.pathname !== '/' || url.search || url.hash || url.username || url.password)) {
+    throw new ConfigError(
+      'origins',
+      `"${url.origin}${url.pathname}${url.search}${url.hash}" is more than an origin: the token goes to every path of its origin, ${url.origin}`,
+      `Pass origins: ['${url.origin}'] (scheme://host:port, no path, query or credentials).`,
+    )
+  }
+  return url.origin
 }
