@@ -88,8 +88,8 @@ export function oauthInterceptor(config: AuthConfig): OAuthInterceptor {
         const hop = nextHop(response)
         if (hop) return instance.request(hop)
         const rejection = response as unknown as ResponseLike // axios' headers have get()
-        if (!exchange.mayRetry(rejection)) return
-        const landed = (response.request as { res?: { responseUrl?: string } })?.res?.responseUrl
+        // XMLHttpRequest follows redirects out of sight (elsewhere the exchange saw every hop).
+        const landed = (response.request as { responseURL?: string } | undefined)?.responseURL
         if (!exchange.retry(rejection, isReplayableBody(config.data), landed)) return
         const retry: Call = { ...(config._oauthFirst ?? config), _oauthHop: undefined }
         return instance.request(retry)
@@ -125,7 +125,7 @@ function begin(policy: RequestPolicy, config: Call): Exchange | undefined {
   // follow-redirects strips only `authorization` and `cookie`, and only for another host.
   const { beforeRedirect } = config
   config.beforeRedirect = (options, ...details) => {
-    exchange.strip(typeof options.href === 'string' ? options.href : '', options.headers ?? {})
+    exchange.applyTo(typeof options.href === 'string' ? options.href : '', options.headers ?? {})
     beforeRedirect?.(options, ...details)
   }
   return exchange

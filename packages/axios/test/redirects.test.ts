@@ -161,4 +161,36 @@ describe('redirects', () => {
     expect(b.seen).toHaveLength(1)
     expect(auth.seen).toHaveLength(1)
   })
+
+  it.each([['http'], ['fetch']] as const)(
+    'keeps the token on a hop between two allowed origins (%s adapter), which follow-redirects would drop',
+    async (adapter) => {
+      const auth = await startTokenServer()
+      const b = await startServer()
+      const a = await startServer(() => [302, undefined, { location: `${b.origin}/landing` }])
+      const client = axios.create({ baseURL: a.origin, adapter })
+      oauthInterceptor({ grant: auth.grant(), origins: [a.origin, b.origin] }).attach(client)
+
+      expect((await client.get('/go')).status).toBe(200)
+
+      expect(b.seen[0]?.headers.authorization).toBe(a.seen[0]?.headers.authorization)
+      expect(b.seen[0]?.headers.authorization).toMatch(/^Bearer /)
+      expect(auth.seen).toHaveLength(1)
+    },
+  )
+
+  it('a 401 from another origin after a redirect starts no refresh with the fetch adapter either', async () => {
+    const auth = await startTokenServer()
+    const b = await startApi(new Set())
+    const a = await startServer(() => [302, undefined, { location: `${b.origin}/landing` }])
+    const client = axios.create({ baseURL: a.origin, adapter: 'fetch' })
+    oauthInterceptor({ grant: auth.grant() }).attach(client)
+
+    const error = await client.get('/go').catch((caught: unknown) => caught)
+
+    expect(error).toMatchObject({ response: { status: 401 } })
+    expect(b.seen).toHaveLength(1)
+    expect(b.seen[0]?.headers).not.toHaveProperty('authorization')
+    expect(auth.seen).toHaveLength(1)
+  })
 })

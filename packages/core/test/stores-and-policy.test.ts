@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, onTestFinished, vi } from 'vitest'
 import { createRequestPolicy } from '../src/adapter'
 import {
   ConfigError,
@@ -209,7 +209,18 @@ describe('request policy (what every adapter applies)', () => {
     )
   })
 
-  it('asks adapters to follow redirects themselves only when the platform could leak or lose the token', () => {
+  it('asks adapters to follow redirects themselves outside browsers, so every hop is judged', () => {
+    const m = manager()
+    expect(createRequestPolicy({ manager: m, origins: 'https://api.example.test' })).toMatchObject({
+      followsRedirects: true,
+    })
+  })
+
+  it('in a browser, only when the platform could leak or lose the token (a manual redirect is opaque there)', () => {
+    vi.stubGlobal('document', {})
+    onTestFinished(() => {
+      vi.unstubAllGlobals()
+    })
     const m = manager()
     const follows = (options: Parameters<typeof createRequestPolicy>[0]) =>
       createRequestPolicy(options).followsRedirects

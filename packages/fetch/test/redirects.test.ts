@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest'
 import { oauthFetch } from '../src/index'
 import { type AuthServers, managerFor, startAuthServers } from './servers'
 
@@ -37,12 +37,21 @@ describe('oauthFetch: redirects', () => {
     expect(servers.tokenRequests() - before).toBe(1)
   })
 
-  it('leaves redirects to fetch with only Authorization and one origin, else sends redirect: manual', async () => {
+  it('follows redirects itself outside browsers; in one, leaves them to fetch with only Authorization and one origin', async () => {
     const redirectModes: Array<RequestRedirect | undefined> = []
     const spy = (input: string | URL | Request, init?: RequestInit) => {
       redirectModes.push(init?.redirect)
       return fetch(input, init)
     }
+    await oauthFetch(
+      { manager: managerFor(servers), origins: [servers.api.origin] },
+      { fetch: spy },
+    )(redirect('/data'))
+    // In a browser (a document): the platform follows, as a manual redirect is opaque there.
+    vi.stubGlobal('document', {})
+    onTestFinished(() => {
+      vi.unstubAllGlobals()
+    })
     await oauthFetch(
       { manager: managerFor(servers), origins: [servers.api.origin] },
       { fetch: spy },
@@ -55,8 +64,8 @@ describe('oauthFetch: redirects', () => {
       },
       { fetch: spy },
     )(redirect('/data'))
-    // One platform-followed call, then the two hops of the manually followed one.
-    expect(redirectModes).toEqual([undefined, 'manual', 'manual'])
+    // Node: two manual hops; browser: one platform-followed call, then two manual hops again.
+    expect(redirectModes).toEqual(['manual', 'manual', undefined, 'manual', 'manual'])
   })
 
   it('drops a custom token header and static x-api-key on a real 302 to another origin', async () => {
@@ -95,6 +104,46 @@ describe('oauthFetch: redirects', () => {
     expect(servers.api.sentTo('/data')[0]?.headers.authorization).toBeUndefined()
     expect(servers.api.sentTo('/data')[0]?.headers['x-api-key']).toBeUndefined()
     expect(servers.tokenRequests() - before).toBe(1)
+  })
+
+  it.each([
+    ['the default Authorization header', {}],
+    ['a static header', { headers: { 'x-api-key': 'key-1' } }],
+  ])(
+    'with %s, a 401 after allowed → foreign → allowed drops no token and asks for none',
+    async (_name, options) => {
+      const fetch = authedFetch(options)
+      await fetch(servers.api.url('/data'))
+      const back = servers.other.url(`/redirect?to=${encodeURIComponent(servers.api.url('/data'))}`)
+      const before = servers.tokenRequests()
+      servers.api.seen.length = 0
+      expect((await fetch(redirect(back))).status).toBe(401)
+      expect(servers.api.sentTo('/data')).toHaveLength(1)
+      expect(servers.api.sentTo('/data')[0]?.headers.authorization).toBeUndefined()
+      // The token was never sent where the 401 came from: it is still good.
+      expect((await fetch(servers.api.url('/data'))).status).toBe(200)
+      expect(servers.tokenRequests() - before).toBe(0)
+    },
+  )
+
+  it("keeps a Request's own redirect mode on the retry, so no static header follows a redirect", async () => {
+    const modes: RequestRedirect[] = []
+    let calls = 0
+    const inner = async (input: string | URL | Request, init?: RequestInit) => {
+      modes.push(new Request(input, init).redirect)
+      return new Response(null, { status: calls++ === 0 ? 401 : 200 })
+    }
+    const fetch = oauthFetch(
+      {
+        manager: managerFor(servers),
+        origins: [servers.api.origin],
+        headers: { 'x-api-key': 'k' },
+      },
+      { fetch: inner },
+    )
+    const response = await fetch(new Request(servers.api.url('/data'), { redirect: 'manual' }))
+    expect(response.status).toBe(200)
+    expect(modes).toEqual(['manual', 'manual'])
   })
 
   it('refreshes and retries the whole chain when the final allowed hop answers 401', async () => {

@@ -118,14 +118,16 @@ export class Exchange {
   }
 
   /**
-   * Strips the policy's headers from the plain header record of the hop to `url` unless it
-   * {@link keeps} them, for redirect followers such as follow-redirects' `beforeRedirect`.
+   * Applies the redirect rule to the plain header record of the hop to `url`, for redirect
+   * followers such as follow-redirects' `beforeRedirect`: the policy's headers are removed, and
+   * set again (follow-redirects drops `Authorization` on another host) if the hop keeps them.
    */
-  strip(url: string | URL, headers: Record<string, unknown>): void {
-    if (this.keeps(url)) return
+  applyTo(url: string | URL, headers: Record<string, unknown>): void {
     for (const name of Object.keys(headers)) {
       if (this.policy.headerNames.includes(name.toLowerCase())) delete headers[name]
     }
+    const token = this.#carried
+    if (token && this.keeps(url)) Object.assign(headers, this.policy.headersFor(token))
   }
 
   /**

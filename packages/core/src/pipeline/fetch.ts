@@ -58,7 +58,10 @@ export async function fetchWithCredentials(
     landedAt: (response: Response) => (response.redirected ? response.url : undefined),
     discard,
     send: async (next: Outgoing<BodyInit | null>, redirected: boolean) => {
-      const sent = await fetch(next.url.href, {
+      // The request once more is the caller's Request again, with all it carries (`redirect`,
+      // `mode`, `integrity`, …); a hop is a new request to its URL, as fetch makes it.
+      const target = request && !redirected ? request : next.url.href
+      const sent = await fetch(target, {
         ...(request && { signal: request.signal, credentials: request.credentials }),
         ...(request && { cache: request.cache, keepalive: request.keepalive }),
         ...init,

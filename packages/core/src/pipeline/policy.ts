@@ -122,7 +122,10 @@ export class RequestPolicy {
     }
     this.#static = statics
     this.headerNames = [this.#header, ...Object.keys(statics)]
+    // Outside browsers, always: only a chain followed here tells which hop carried the token,
+    // so a 401 after allowed → foreign → allowed never counts against a token it never saw.
     this.followsRedirects =
+      !hidesRedirects() ||
       this.headerNames.some((name) => name !== 'authorization') ||
       this.#origins === '*' ||
       this.#origins.size > 1
@@ -180,6 +183,12 @@ export class RequestPolicy {
   shouldRefresh(response: ResponseLike): boolean {
     return this.#shouldRefresh(response)
   }
+}
+
+/** Browsers (pages and workers) answer a manual redirect with an opaque response, status 0. */
+function hidesRedirects(): boolean {
+  const scope = globalThis as { document?: unknown; importScripts?: unknown }
+  return scope.document !== undefined || typeof scope.importScripts === 'function'
 }
 
 /**

@@ -151,8 +151,8 @@ export async function followRedirects<R extends ResponseLike, B>(
       throw error
     }
     if (!hop) return response
-    await exchange.sign(hop.headers, hop.url)
     await transport.discard?.(response)
+    await exchange.sign(hop.headers, hop.url)
     ;({ url, method, headers } = hop)
     if (hop.dropBody) body = undefined
     response = await transport.send({ url, method, headers, body }, true)
