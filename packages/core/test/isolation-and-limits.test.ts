@@ -22,7 +22,8 @@ function echoingEndpoint() {
       : Object.fromEntries(new URLSearchParams(request.body))
     const name =
       body.refresh_token ?? body.tenant ?? body.username ?? body.audience ?? body.resource ?? 'none'
-    return [200, { access_token: `at-for-${name}`, expires_in: 3600 }]
+    // A URL's ":" is outside b64token (RFC 6750 §2.1): keep only the host part.
+    return [200, { access_token: `at-for-${name.replace(/^https:\/\//, '')}`, expires_in: 3600 }]
   })
 }
 
@@ -71,17 +72,17 @@ describe('the cache key covers everything that shapes a token', () => {
       accessToken: 'at-for-t2',
     })
     await expect(cc({ audience: 'https://a.test' }).getToken()).resolves.toMatchObject({
-      accessToken: 'at-for-https://a.test',
+      accessToken: 'at-for-a.test',
     })
     await expect(cc({ audience: 'https://b.test' }).getToken()).resolves.toMatchObject({
-      accessToken: 'at-for-https://b.test',
+      accessToken: 'at-for-b.test',
     })
     const shared = cc({})
     await expect(shared.getToken({ resource: 'https://r1.test/' })).resolves.toMatchObject({
-      accessToken: 'at-for-https://r1.test/',
+      accessToken: 'at-for-r1.test/',
     })
     await expect(shared.getToken({ resource: 'https://r2.test/' })).resolves.toMatchObject({
-      accessToken: 'at-for-https://r2.test/',
+      accessToken: 'at-for-r2.test/',
     })
     expect(seen).toHaveLength(6)
     // Same inputs, same token: the shared store answers.

@@ -144,6 +144,15 @@ class ClientAuthentication {
       options.clientId,
       `${grantName}() needs clientId: the client identifier your authorization server issued.`,
     )
+    // A key that is present but unset (`clientSecret: process.env.UNSET`) is a deployment
+    // mistake, not a public client: only leaving the key out means "no secret".
+    if ('clientSecret' in options && options.clientAuth !== 'none') {
+      requireString(
+        'clientSecret',
+        options.clientSecret,
+        'Set it to the client secret; for a public client leave it out or set clientAuth: "none".',
+      )
+    }
     const method =
       options.clientAuth ?? (options.clientSecret === undefined ? 'none' : 'client_secret_basic')
     if (!CLIENT_AUTHS.has(method)) {

@@ -33,10 +33,15 @@ export async function postTokenRequest(
         transient: true,
       })
     }
-    throw new TokenEndpointError('The token request failed on the network', 'network_error', {
-      cause: networkCause(cause),
-      transient: true,
-    })
+    const detail = networkDetail(cause, request.url)
+    throw new TokenEndpointError(
+      `The token request to ${originOf(request.url)} failed on the network${detail ? `: ${detail}` : ''}`,
+      'network_error',
+      {
+        cause: networkCause(cause),
+        transient: true,
+      },
+    )
   } finally {
     timers.clearTimeout(timer)
   }
@@ -62,6 +67,53 @@ export async function postTokenRequest(
     )
   }
   return body
+}
+
+/** The origin only: a path or query may carry tenant ids or credentials. */
+function originOf(url: string): string {
+  try {
+    return new URL(url).origin
+  } catch {
+    return 'the token endpoint'
+  }
+}
+
+/** Platform wrappers whose own message says nothing beyond "it failed". */
+const GENERIC = /^(fetch failed|failed to fetch|network ?error.*|load failed|typeerror)$/i
+
+/**
+ * What went wrong on the network, read from the cause chain the way each platform builds it:
+ * undici wraps the socket error in `cause` (sometimes an `AggregateError` of one per address),
+ * Bun and Deno put `code`/`errno` on the error itself, browsers say only "Failed to fetch".
+ * Any copy of the URL in a message is cut down to its origin.
+ */
+export function networkDetail(error: unknown, url: string): string {
+  const parts: string[] = []
+  const seen = new Set<unknown>()
+  let generic = ''
+  const visit = (value: unknown, depth: number): void => {
+    if (depth > 5 || value === null || typeof value !== 'object' || seen.has(value)) return
+    seen.add(value)
+    const { message, code, errno, errors, cause } = value as Record<string, unknown>
+    const text = typeof message === 'string' ? message.trim() : ''
+    const tag = typeof code === 'string' ? code : typeof errno === 'string' ? errno : ''
+    if (text && !GENERIC.test(text)) {
+      parts.push(tag && !text.includes(tag) ? `${text} (${tag})` : text)
+    } else if (tag) {
+      parts.push(tag)
+    } else if (text && !generic) {
+      generic = text
+    }
+    if (Array.isArray(errors)) for (const inner of errors) visit(inner, depth + 1)
+    visit(cause, depth + 1)
+  }
+  visit(error, 0)
+  // A bare code ("ECONNREFUSED" on an AggregateError) adds nothing when a message names it.
+  const kept = [...new Set(parts)].filter(
+    (part) => /\s/.test(part) || !parts.some((other) => other !== part && other.includes(part)),
+  )
+  const detail = kept.join('; ') || generic
+  return url ? detail.split(url).join(originOf(url)) : detail
 }
 
 /** Keeps the kind and message of a network failure, not objects that may hold the request. */

@@ -3,6 +3,11 @@ import { customGrantError, type Grant } from '../grants/grants'
 import type { Token } from '../types'
 import { expiryTimes, tokenLifetime } from './expiry'
 
+/** RFC 6750 §2.1 `b64token`: 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=". */
+const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/
+/** RFC 7230 §3.2.6 `token`: 1*tchar. */
+const HTTP_TOKEN = /^[!#$%&'*+\-.^_`|~A-Za-z0-9]+$/
+
 /** What turning a token response into a {@link Token} depends on. */
 export interface TokenResponseSettings {
   readonly grant: Grant
@@ -33,6 +38,20 @@ export function toToken(
   const accessToken = parsed?.accessToken
   if (typeof accessToken !== 'string' || accessToken === '') {
     throw new TokenEndpointError('The token response has no access_token', 'invalid_response')
+  }
+  // Checked before any request carries it: a CR/LF token would otherwise reach the platform's
+  // Headers, whose TypeError quotes the token. The messages never include the value.
+  if (!B64TOKEN.test(accessToken)) {
+    throw new TokenEndpointError(
+      'The token response has an access_token that is not an RFC 6750 §2.1 b64token (it holds characters a header cannot carry)',
+      'invalid_response',
+    )
+  }
+  if (parsed.tokenType !== undefined && !HTTP_TOKEN.test(parsed.tokenType)) {
+    throw new TokenEndpointError(
+      'The token response has a token_type that is not an RFC 7230 token',
+      'invalid_response',
+    )
   }
   const tokenType =
     parsed.tokenType === undefined || /^bearer$/i.test(parsed.tokenType)
