@@ -126,6 +126,7 @@ export interface ManagerSettings {
   /** Accepted token types, lower case. */
   readonly tokenTypes: ReadonlySet<string>
   readonly lockTtl: number
+  readonly maxRetryAfter: number
   readonly onEvent: ((event: TokenEvent) => void) | undefined
 }
 
@@ -134,6 +135,7 @@ const DEFAULT_REFRESH_SKEW = 60_000
 const DEFAULT_CACHE_SIZE = 100
 const DEFAULT_TIMEOUT = 10_000
 const DEFAULT_LOCK_TTL = 30_000
+const DEFAULT_MAX_RETRY_AFTER = 60_000
 
 /** Monotonic, so wall-clock jumps neither expire nor resurrect tokens. */
 const monotonicClock = () => performance.timeOrigin + performance.now()
@@ -241,6 +243,9 @@ export function validateManagerOptions(options: TokenManagerOptions): ManagerSet
     }),
     timeout: optionalDuration('timeout', options.timeout, { allowZero: false }) ?? DEFAULT_TIMEOUT,
     lockTtl: optionalDuration('lockTtl', options.lockTtl, { allowZero: false }) ?? DEFAULT_LOCK_TTL,
+    maxRetryAfter:
+      optionalDuration('maxRetryAfter', options.maxRetryAfter, { allowZero: true }) ??
+      DEFAULT_MAX_RETRY_AFTER,
     retry: options.retry ?? {},
     tokenTypes: new Set((options.tokenTypes ?? ['Bearer']).map((type) => type.toLowerCase())),
     onEvent: options.onEvent,

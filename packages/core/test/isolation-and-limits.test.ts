@@ -134,6 +134,7 @@ describe('failures', () => {
       grant: grant(),
       now: clock.now,
       retry: { maxDelay: 10_000 },
+      maxRetryAfter: 120_000,
     })
     const first = await tokens.getToken().catch((e: unknown) => e)
     expect(first).toMatchObject({ code: 'slow_down', retryAfter: 120_000 })
@@ -144,6 +145,28 @@ describe('failures', () => {
     clock.advance(1_000)
     await expect(tokens.getToken()).resolves.toMatchObject({ accessToken: 'at-1' })
     expect(seen).toHaveLength(2)
+  })
+
+  it('caps a Retry-After of an hour at maxRetryAfter (default 60 s)', async () => {
+    const clock = manualClock()
+    const seen = tokenEndpoint((_r, index) =>
+      index === 0
+        ? [503, { error: 'temporarily_unavailable' }, { 'retry-after': '3600' }]
+        : [200, { access_token: 'at-1' }],
+    )
+    const tokens = createTokenManager({ grant: grant(), now: clock.now })
+    const first = await tokens.getToken().catch((e: unknown) => e)
+    expect(first).toMatchObject({ retryAfter: 3_600_000 })
+    clock.advance(59_000)
+    await expect(tokens.getToken()).rejects.toBe(first)
+    expect(seen).toHaveLength(1)
+    clock.advance(1_000)
+    await expect(tokens.getToken()).resolves.toMatchObject({ accessToken: 'at-1' })
+    expect(seen).toHaveLength(2)
+  })
+
+  it('rejects a negative maxRetryAfter', () => {
+    expect(() => createTokenManager({ grant: grant(), maxRetryAfter: -1 })).toThrow(ConfigError)
   })
 
   it('attempts invalid_grant (a 400) once: terminal errors are not retried', async () => {

@@ -43,6 +43,12 @@ export interface TokenManagerOptions {
   retry?: RetryOptions | false | undefined
   /** Token types accepted, any case (RFC 6749 §7.1). A response without `token_type` counts as Bearer. @default ['Bearer'] */
   tokenTypes?: readonly string[] | undefined
+  /**
+   * Longest `Retry-After` honoured in ms: a server asking for longer pauses this cache key
+   * only this long before the next token request.
+   * @default 60_000
+   */
+  maxRetryAfter?: number | undefined
   /** How long a cross-process refresh lock (see `TokenStore.acquire`) may be held in ms. @default 30_000 */
   lockTtl?: number | undefined
   /**
@@ -124,7 +130,7 @@ export class TokenManager {
         onError: (key, operation, error) =>
           this.#emit({ type: 'store_error', key, operation, error }),
       })
-    this.#cooldowns = new Cooldowns(settings.now)
+    this.#cooldowns = new Cooldowns(settings.now, settings.maxRetryAfter)
     this.#defaultKey = this.#keyOf(this.#grant.params)
     this.#tokenUrls = new Set([withoutQuery(this.#grant.tokenUrl)])
     this.#flight = pMemoize(
