@@ -127,6 +127,7 @@ export interface ManagerSettings {
   readonly tokenTypes: ReadonlySet<string>
   readonly lockTtl: number
   readonly maxRetryAfter: number
+  readonly deadline: number
   readonly onEvent: ((event: TokenEvent) => void) | undefined
 }
 
@@ -136,6 +137,7 @@ const DEFAULT_CACHE_SIZE = 100
 const DEFAULT_TIMEOUT = 10_000
 const DEFAULT_LOCK_TTL = 30_000
 const DEFAULT_MAX_RETRY_AFTER = 60_000
+const DEFAULT_DEADLINE = 30_000
 
 /** Monotonic, so wall-clock jumps neither expire nor resurrect tokens. */
 const monotonicClock = () => performance.timeOrigin + performance.now()
@@ -246,6 +248,8 @@ export function validateManagerOptions(options: TokenManagerOptions): ManagerSet
     maxRetryAfter:
       optionalDuration('maxRetryAfter', options.maxRetryAfter, { allowZero: true }) ??
       DEFAULT_MAX_RETRY_AFTER,
+    deadline:
+      optionalDuration('deadline', options.deadline, { allowZero: false }) ?? DEFAULT_DEADLINE,
     retry: options.retry ?? {},
     tokenTypes: new Set((options.tokenTypes ?? ['Bearer']).map((type) => type.toLowerCase())),
     onEvent: options.onEvent,

@@ -165,6 +165,44 @@ describe('failures', () => {
     expect(seen).toHaveLength(2)
   })
 
+  it('gives up at the deadline across attempts and waits, saying how many and how long', async () => {
+    const clock = manualClock()
+    const seen = tokenEndpoint(() => [503, { error: 'temporarily_unavailable' }])
+    // Backoff waits pass at once on the manual clock; the per-attempt timeout never fires.
+    const timers = {
+      setTimeout: (callback: () => void, ms: number) => {
+        if (ms !== 10_000) {
+          clock.advance(ms)
+          queueMicrotask(callback)
+        }
+        return 0
+      },
+      clearTimeout: () => undefined,
+    }
+    const tokens = createTokenManager({
+      grant: grant(),
+      now: clock.now,
+      timers,
+      random: () => 0.5,
+      retry: { retries: 10, minDelay: 10_000, maxDelay: 10_000 },
+      deadline: 12_000,
+    })
+    const error = await tokens.getToken().catch((e: unknown) => e)
+    expect(error).toMatchObject({ name: 'TokenEndpointError', code: 'timeout' })
+    expect((error as Error).message).toContain('after 3 attempts over 10.0 s')
+    expect(seen).toHaveLength(3)
+  })
+
+  it('says how many attempts a retry-exhausted error took', async () => {
+    tokenEndpoint(() => [503, { error: 'temporarily_unavailable' }])
+    const tokens = createTokenManager({
+      grant: grant(),
+      retry: { retries: 1, minDelay: 0, maxDelay: 0 },
+    })
+    const error = await tokens.getToken().catch((e: unknown) => e)
+    expect((error as Error).message).toMatch(/after 2 attempts over \d+\.\d s/)
+  })
+
   it('rejects a negative maxRetryAfter', () => {
     expect(() => createTokenManager({ grant: grant(), maxRetryAfter: -1 })).toThrow(ConfigError)
   })
