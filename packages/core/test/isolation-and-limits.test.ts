@@ -157,6 +157,9 @@ describe('failures', () => {
     const tokens = createTokenManager({ grant: grant(), now: clock.now })
     const first = await tokens.getToken().catch((e: unknown) => e)
     expect(first).toMatchObject({ retryAfter: 3_600_000 })
+    expect((first as Error).message).toMatch(
+      /server asked to wait 3600 s; no new token request until \d{4}-\d\d-\d\dT/,
+    )
     clock.advance(59_000)
     await expect(tokens.getToken()).rejects.toBe(first)
     expect(seen).toHaveLength(1)

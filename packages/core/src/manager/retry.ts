@@ -72,6 +72,9 @@ export class Cooldowns {
   record(key: string, error: OAuthInterceptorsError): void {
     if (error.retryAfter !== undefined) {
       const pause = Math.min(error.retryAfter, this.#maxPause)
+      // Wall-clock time for the reader; the pause itself runs on the injected clock.
+      const until = new Date(Date.now() + pause).toISOString()
+      error.message += ` (the server asked to wait ${Math.round(error.retryAfter / 1000)} s; no new token request until ${until})`
       this.#pauses.set(key, { until: this.#now() + pause, error })
     }
   }
