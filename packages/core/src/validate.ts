@@ -126,6 +126,8 @@ export interface ManagerSettings {
   /** Accepted token types, lower case. */
   readonly tokenTypes: ReadonlySet<string>
   readonly lockTtl: number
+  readonly maxRetryAfter: number
+  readonly deadline: number
   readonly onEvent: ((event: TokenEvent) => void) | undefined
 }
 
@@ -134,6 +136,8 @@ const DEFAULT_REFRESH_SKEW = 60_000
 const DEFAULT_CACHE_SIZE = 100
 const DEFAULT_TIMEOUT = 10_000
 const DEFAULT_LOCK_TTL = 30_000
+const DEFAULT_MAX_RETRY_AFTER = 60_000
+const DEFAULT_DEADLINE = 30_000
 
 /** Monotonic, so wall-clock jumps neither expire nor resurrect tokens. */
 const monotonicClock = () => performance.timeOrigin + performance.now()
@@ -241,6 +245,11 @@ export function validateManagerOptions(options: TokenManagerOptions): ManagerSet
     }),
     timeout: optionalDuration('timeout', options.timeout, { allowZero: false }) ?? DEFAULT_TIMEOUT,
     lockTtl: optionalDuration('lockTtl', options.lockTtl, { allowZero: false }) ?? DEFAULT_LOCK_TTL,
+    maxRetryAfter:
+      optionalDuration('maxRetryAfter', options.maxRetryAfter, { allowZero: true }) ??
+      DEFAULT_MAX_RETRY_AFTER,
+    deadline:
+      optionalDuration('deadline', options.deadline, { allowZero: false }) ?? DEFAULT_DEADLINE,
     retry: options.retry ?? {},
     tokenTypes: new Set((options.tokenTypes ?? ['Bearer']).map((type) => type.toLowerCase())),
     onEvent: options.onEvent,

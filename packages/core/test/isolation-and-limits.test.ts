@@ -135,6 +135,7 @@ describe('failures', () => {
       grant: grant(),
       now: clock.now,
       retry: { maxDelay: 10_000 },
+      maxRetryAfter: 120_000,
     })
     const first = await tokens.getToken().catch((e: unknown) => e)
     expect(first).toMatchObject({ code: 'slow_down', retryAfter: 120_000 })
@@ -145,6 +146,69 @@ describe('failures', () => {
     clock.advance(1_000)
     await expect(tokens.getToken()).resolves.toMatchObject({ accessToken: 'at-1' })
     expect(seen).toHaveLength(2)
+  })
+
+  it('caps a Retry-After of an hour at maxRetryAfter (default 60 s)', async () => {
+    const clock = manualClock()
+    const seen = tokenEndpoint((_r, index) =>
+      index === 0
+        ? [503, { error: 'temporarily_unavailable' }, { 'retry-after': '3600' }]
+        : [200, { access_token: 'at-1' }],
+    )
+    const tokens = createTokenManager({ grant: grant(), now: clock.now })
+    const first = await tokens.getToken().catch((e: unknown) => e)
+    expect(first).toMatchObject({ retryAfter: 3_600_000 })
+    expect((first as Error).message).toMatch(
+      /server asked to wait 3600 s; no new token request until \d{4}-\d\d-\d\dT/,
+    )
+    clock.advance(59_000)
+    await expect(tokens.getToken()).rejects.toBe(first)
+    expect(seen).toHaveLength(1)
+    clock.advance(1_000)
+    await expect(tokens.getToken()).resolves.toMatchObject({ accessToken: 'at-1' })
+    expect(seen).toHaveLength(2)
+  })
+
+  it('gives up at the deadline across attempts and waits, saying how many and how long', async () => {
+    const clock = manualClock()
+    const seen = tokenEndpoint(() => [503, { error: 'temporarily_unavailable' }])
+    // Backoff waits pass at once on the manual clock; the per-attempt timeout never fires.
+    const timers = {
+      setTimeout: (callback: () => void, ms: number) => {
+        if (ms !== 10_000) {
+          clock.advance(ms)
+          queueMicrotask(callback)
+        }
+        return 0
+      },
+      clearTimeout: () => undefined,
+    }
+    const tokens = createTokenManager({
+      grant: grant(),
+      now: clock.now,
+      timers,
+      random: () => 0.5,
+      retry: { retries: 10, minDelay: 10_000, maxDelay: 10_000 },
+      deadline: 12_000,
+    })
+    const error = await tokens.getToken().catch((e: unknown) => e)
+    expect(error).toMatchObject({ name: 'TokenEndpointError', code: 'timeout' })
+    expect((error as Error).message).toContain('after 3 attempts over 10.0 s')
+    expect(seen).toHaveLength(3)
+  })
+
+  it('says how many attempts a retry-exhausted error took', async () => {
+    tokenEndpoint(() => [503, { error: 'temporarily_unavailable' }])
+    const tokens = createTokenManager({
+      grant: grant(),
+      retry: { retries: 1, minDelay: 0, maxDelay: 0 },
+    })
+    const error = await tokens.getToken().catch((e: unknown) => e)
+    expect((error as Error).message).toMatch(/after 2 attempts over \d+\.\d s/)
+  })
+
+  it('rejects a negative maxRetryAfter', () => {
+    expect(() => createTokenManager({ grant: grant(), maxRetryAfter: -1 })).toThrow(ConfigError)
   })
 
   it('attempts invalid_grant (a 400) once: terminal errors are not retried', async () => {

@@ -51,9 +51,12 @@ export function backoff(ms: number, timers: Timers): Promise<void> {
 export class Cooldowns {
   readonly #pauses = new Map<string, { until: number; error: OAuthInterceptorsError }>()
   readonly #now: () => number
+  readonly #maxPause: number
 
-  constructor(now: () => number) {
+  /** `maxPause` caps each pause in ms, so one long `Retry-After` cannot block a key for hours. */
+  constructor(now: () => number, maxPause = Number.POSITIVE_INFINITY) {
     this.#now = now
+    this.#maxPause = maxPause
   }
 
   /** The error that started a pause of `key` still running, else `undefined`. */
@@ -65,10 +68,14 @@ export class Cooldowns {
     return undefined
   }
 
-  /** Starts a pause of `key` when `error` carries a `Retry-After`. */
+  /** Starts a pause of `key` when `error` carries a `Retry-After`, capped at `maxPause`. */
   record(key: string, error: OAuthInterceptorsError): void {
     if (error.retryAfter !== undefined) {
-      this.#pauses.set(key, { until: this.#now() + error.retryAfter, error })
+      const pause = Math.min(error.retryAfter, this.#maxPause)
+      // Wall-clock time for the reader; the pause itself runs on the injected clock.
+      const until = new Date(Date.now() + pause).toISOString()
+      error.message += ` (the server asked to wait ${Math.round(error.retryAfter / 1000)} s; no new token request until ${until})`
+      this.#pauses.set(key, { until: this.#now() + pause, error })
     }
   }
 

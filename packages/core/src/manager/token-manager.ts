@@ -1,5 +1,9 @@
 import pMemoize from 'p-memoize'
-import { isOAuthInterceptorsError, type OAuthInterceptorsError } from '../errors'
+import {
+  isOAuthInterceptorsError,
+  type OAuthInterceptorsError,
+  TokenEndpointError,
+} from '../errors'
 import {
   customGrantError,
   type Grant,
@@ -44,6 +48,18 @@ export interface TokenManagerOptions {
   retry?: RetryOptions | false | undefined
   /** Token types accepted, any case (RFC 6749 §7.1). A response without `token_type` counts as Bearer. @default ['Bearer'] */
   tokenTypes?: readonly string[] | undefined
+  /**
+   * Time limit in ms of one `getToken()` across all its attempts and backoff waits; when it
+   * would pass, the caller gets a `TokenEndpointError` with code `timeout`.
+   * @default 30_000
+   */
+  deadline?: number | undefined
+  /**
+   * Longest `Retry-After` honoured in ms: a server asking for longer pauses this cache key
+   * only this long before the next token request.
+   * @default 60_000
+   */
+  maxRetryAfter?: number | undefined
   /** How long a cross-process refresh lock (see `TokenStore.acquire`) may be held in ms. @default 30_000 */
   lockTtl?: number | undefined
   /**
@@ -125,7 +141,7 @@ export class TokenManager {
         onError: (key, operation, error) =>
           this.#emit({ type: 'store_error', key, operation, error }),
       })
-    this.#cooldowns = new Cooldowns(settings.now)
+    this.#cooldowns = new Cooldowns(settings.now, settings.maxRetryAfter)
     this.#defaultKey = this.#keyOf(this.#grant.params)
     this.#tokenUrls = new Set([withoutQuery(this.#grant.tokenUrl)])
     this.#flight = pMemoize(
@@ -325,7 +341,8 @@ export class TokenManager {
     build: () => TokenRequest | Promise<TokenRequest>,
     usedRefreshToken: string | undefined,
   ): Promise<Token> {
-    const { retry, random, timers } = this.#settings
+    const { retry, random, timers, deadline } = this.#settings
+    const firstStart = this.#now()
     for (let attempt = 1; ; attempt++) {
       const startedAt = this.#now()
       this.#stats.requested++
@@ -348,7 +365,22 @@ export class TokenManager {
       } catch (error) {
         const failure = asLibraryError(error)
         const delay = retry === false ? undefined : retryDelay(failure, attempt, retry, random)
-        if (delay === undefined) throw failure
+        if (delay === undefined) {
+          if (attempt > 1) {
+            const over = ((this.#now() - firstStart) / 1000).toFixed(1)
+            failure.message += ` (after ${attempt} attempts over ${over} s)`
+          }
+          throw failure
+        }
+        // The deadline bounds all attempts and waits together; `timeout` bounds one attempt.
+        const elapsed = this.#now() - firstStart
+        if (elapsed + delay > deadline) {
+          throw new TokenEndpointError(
+            `Token request gave up at its ${deadline} ms deadline after ${attempt} attempt${attempt === 1 ? '' : 's'} over ${(elapsed / 1000).toFixed(1)} s`,
+            'timeout',
+            { cause: failure, transient: true },
+          )
+        }
         this.#stats.retried++
         this.#emit({ type: 'token_retry', key, attempt, delay, error: failure })
         await backoff(delay, timers)
