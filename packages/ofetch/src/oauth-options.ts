@@ -33,7 +33,7 @@ type HookList<K extends keyof FetchHooks> = Extract<NonNullable<FetchHooks[K]>, 
 /**
  * ofetch options with the adapter's hooks, as arrays so more hooks can be spread in.
  * @example
- * const auth = oauthOptions(cfg, { baseURL })
+ * const auth = oauthOptions(config, { baseURL })
  * await ofetch.create(auth)('/orders', { onRequest: [...auth.onRequest, logRequest] })
  */
 export interface OAuthOfetchOptions extends FetchOptions {
@@ -57,10 +57,10 @@ const CALL = Symbol('oauth-interceptors call')
  * `timeout` and `signal` bound the wait for a token too; redirects follow the redirect rule.
  *
  * ofetch's `create()` does not show its `baseURL` to these hooks: pass it in `options` (or
- * set `origins` in `cfg`), else this throws core's `ConfigError` explaining `origins`.
+ * set `origins` in `config`), else this throws core's `ConfigError` explaining `origins`.
  * `options` are your own ofetch options; your hooks in them are kept and run with ours.
  * ofetch 1.x lets per-request hooks replace an instance's hooks: spread ours back in then.
- * @param cfg A `TokenManager`, its options, or `{ manager }`, plus the request policy.
+ * @param config A `TokenManager`, its options, or `{ manager }`, plus the request policy.
  * @param options Your own ofetch options (`baseURL`, hooks, …). @default {}
  * @example
  * const api = ofetch.create(oauthOptions(
@@ -70,9 +70,9 @@ const CALL = Symbol('oauth-interceptors call')
  * await api('/orders')
  * await api('/health', { skipAuth: true })
  */
-export function oauthOptions(cfg: AuthConfig, options: FetchOptions = {}): OAuthOfetchOptions {
+export function oauthOptions(config: AuthConfig, options: FetchOptions = {}): OAuthOfetchOptions {
   const baseUrl = resolve(options.baseURL ?? '', undefined)?.href ?? options.baseURL
-  const policy = createRequestPolicy(cfg, { baseUrl, client: 'ofetch' })
+  const policy = createRequestPolicy(config, { baseUrl, client: 'ofetch' })
 
   const authorize = async (context: FetchContext) => {
     const { request, options } = context
