@@ -143,7 +143,7 @@ export class TokenManager {
       })
     this.#cooldowns = new Cooldowns(settings.now, settings.maxRetryAfter)
     this.#defaultKey = this.#keyOf(this.#grant.params)
-    this.#tokenUrls = new Set([withoutQuery(this.#grant.tokenUrl)])
+    this.#tokenUrls = new Set([comparableUrl(this.#grant.tokenUrl)])
     this.#flight = pMemoize(
       (key: string, reason: RefreshReason, params: ResolvedParams) =>
         this.#refresh(key, reason, params),
@@ -206,7 +206,7 @@ export class TokenManager {
 
   /** Whether `url` is one of this manager's token endpoints (adapters never add a token to it). */
   isTokenEndpoint(url: string): boolean {
-    return this.#tokenUrls.has(withoutQuery(url))
+    return this.#tokenUrls.has(comparableUrl(url))
   }
 
   /** Counters since creation, for metrics. */
@@ -349,7 +349,7 @@ export class TokenManager {
       this.#emit({ type: 'token_requested', key, reason, via, attempt })
       try {
         const request = await build()
-        this.#tokenUrls.add(withoutQuery(request.url))
+        this.#tokenUrls.add(comparableUrl(request.url))
         const body = await postTokenRequest(request, this.#settings)
         const token = toToken(body, this.#settings, startedAt, usedRefreshToken)
         this.#stats.received++
@@ -407,10 +407,6 @@ export function createTokenManager(options: TokenManagerOptions): TokenManager {
 /** One part of a call's params signature; `\u0001` marks "not given" (a scope may be ''). */
 function part(value: string | readonly string[] | undefined): string {
   return value === undefined ? '\u0001' : typeof value === 'string' ? value : value.join(' ')
-}
-
-function withoutQuery(url: string): string {
-  return comparableUrl(url)
 }
 
 /** The library's errors pass; anything else came from a grant's own code (a hand-written `Grant`). */

@@ -2,6 +2,9 @@ import type { ExchangeOptions } from './exchange'
 import type { RequestPolicy } from './policy'
 import { completeExchange, isReplayableBody, needsCompletion, type Outgoing } from './redirects'
 
+/** The init of a send whose redirects the pipeline follows; one object for every request. */
+const MANUAL = { redirect: 'manual' } as const
+
 /** A function with fetch's signature, such as `globalThis.fetch` or a wrapper of it. */
 export type FetchFunction = (input: string | URL | Request, init?: RequestInit) => Promise<Response>
 
@@ -47,7 +50,7 @@ export async function fetchWithCredentials(
   // fetch drops only `Authorization` on another origin: follow here when that could leak or lose.
   const mode = init.redirect ?? request?.redirect ?? 'follow'
   const manual = policy.followsRedirects && mode === 'follow'
-  const redirect = manual ? ({ redirect: 'manual' } as const) : undefined
+  const redirect = manual ? MANUAL : undefined
   const headers = new Headers(init.headers ?? request?.headers)
   await exchange.sign(headers)
   const reuse = body !== null && body !== request?.body ? { body } : undefined
