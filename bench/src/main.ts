@@ -6,6 +6,7 @@
  * Flags (for working on the benchmark; a run with flags does not write RESULTS.md):
  *   --only=bursts,overhead,get-token,cpu,bundle,memory   run only these scenarios
  *   --quick                                               smaller counts, for a smoke run
+ *   --compare=<git ref>                                   only 2c, against that ref in the same process
  */
 import { execFileSync } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
@@ -15,6 +16,7 @@ import { fileURLToPath } from 'node:url'
 import { runBundles } from './bundle'
 import { runBursts } from './bursts'
 import { bare, ours, peers } from './clients'
+import { renderCompare, runCompare } from './compare'
 import { runCpu } from './cpu'
 import { runGetToken } from './get-token'
 import { runHeap, runKeys } from './memory'
@@ -72,7 +74,14 @@ function machine(): Machine {
 
 const log = (message: string) => process.stderr.write(`[bench] ${message}\n`)
 
+const compare = args.find((arg) => arg.startsWith('--compare='))?.slice('--compare='.length)
+
 async function main(): Promise<void> {
+  if (compare) {
+    const results = await runCompare(compare, { requests: 2_000, rounds: quick ? 4 : 24 })
+    process.stdout.write(`${renderCompare(compare, results)}\n`)
+    return
+  }
   const started = performance.now()
   const info = machine()
   const results: Results = { quick, burstSize: plan.burst.size }

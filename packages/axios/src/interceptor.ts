@@ -158,14 +158,8 @@ type Call = InternalAxiosRequestConfig & {
  * @throws ConfigError for the XMLHttpRequest adapter, whose redirects cannot be stopped
  */
 function holdRedirects(config: Call): void {
-  let name: string | undefined
-  try {
-    const adapter = getAdapter(config.adapter, config) as { adapterName?: string; name: string }
-    name = adapter.adapterName ?? adapter.name
-  } catch {
-    return // axios fails the request with its own error
-  }
-  if (name === 'http') return
+  const name = adapterName(config)
+  if (name === 'http' || name === undefined) return
   if (name === 'xhr') {
     throw new ConfigError(
       'adapter',
@@ -179,6 +173,25 @@ function holdRedirects(config: Call): void {
   // axios' fetch adapter (and a custom one that reads fetchOptions) returns the 3xx instead.
   config.fetchOptions = { ...config.fetchOptions, redirect: 'manual' }
   config._oauthHeld = true
+}
+
+/** The adapter each `adapter` setting resolves to, by name: an instance's is the same object every time. */
+const adapterNames = new WeakMap<object, string>()
+
+/** The name of the adapter that sends `config`; `undefined` when axios fails it with its own error. */
+function adapterName(config: Call): string | undefined {
+  const setting: unknown = config.adapter
+  const known = typeof setting === 'object' || typeof setting === 'function'
+  let name = known ? adapterNames.get(setting as object) : undefined
+  if (name !== undefined) return name
+  try {
+    const adapter = getAdapter(config.adapter, config) as { adapterName?: string; name: string }
+    name = adapter.adapterName ?? adapter.name
+  } catch {
+    return undefined
+  }
+  if (known) adapterNames.set(setting as object, name)
+  return name
 }
 
 /**

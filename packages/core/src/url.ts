@@ -5,12 +5,45 @@
  * @example comparableUrl('https://AUTH.example.com:443//oauth/token/?x=1') // 'https://auth.example.com/oauth/token'
  */
 export function comparableUrl(url: string | URL): string {
+  const parsed = typeof url === 'string' ? parse(url) : url
+  if (parsed) {
+    const path = parsed.pathname.replace(/\/{2,}/g, '/').replace(/\/+$/, '')
+    return `${parsed.protocol}//${parsed.host}${path}`
+  }
+  const text = String(url)
+  const end = text.search(/[?#]/)
+  return end === -1 ? text : text.slice(0, end)
+}
+
+/**
+ * A set of endpoint URLs compared by {@link comparableUrl}. `has()` runs for every request, so
+ * a URL on an origin none of them is on (the common case) costs one set lookup, not a
+ * normalisation.
+ */
+export class EndpointSet {
+  readonly #urls = new Set<string>()
+  readonly #origins = new Set<string>()
+  /** Some endpoint is no absolute URL, so it has no origin to tell it by. */
+  #unparsed = false
+
+  add(url: string | URL): void {
+    const parsed = typeof url === 'string' ? parse(url) : url
+    if (parsed) this.#origins.add(parsed.origin)
+    else this.#unparsed = true
+    this.#urls.add(comparableUrl(parsed ?? url))
+  }
+
+  has(url: string | URL): boolean {
+    const parsed = typeof url === 'string' ? parse(url) : url
+    if (parsed && !this.#unparsed && !this.#origins.has(parsed.origin)) return false
+    return this.#urls.has(comparableUrl(parsed ?? url))
+  }
+}
+
+function parse(url: string): URL | undefined {
   try {
-    const { protocol, host, pathname } = new URL(url)
-    return `${protocol}//${host}${pathname.replace(/\/{2,}/g, '/').replace(/\/+$/, '')}`
+    return new URL(url)
   } catch {
-    const text = String(url)
-    const end = text.search(/[?#]/)
-    return end === -1 ? text : text.slice(0, end)
+    return undefined
   }
 }

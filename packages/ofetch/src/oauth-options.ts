@@ -3,6 +3,7 @@ import {
   completeExchange,
   createRequestPolicy,
   type Exchange,
+  type ExchangeOptions,
   isReplayableBody,
   needsCompletion,
   type Outgoing,
@@ -75,22 +76,12 @@ export function oauthOptions(config: AuthConfig, options: FetchOptions = {}): OA
   const policy = createRequestPolicy(config, { baseUrl, client: 'ofetch' })
 
   const authorize = async (context: FetchContext) => {
-    const { request, options } = context
+    const { options } = context
     const carrier = options as { [CALL]?: Call }
     // ofetch's own retries reuse the first attempt's spent timeout signal: give back the caller's.
     if (carrier[CALL]) Object.assign(options, { signal: carrier[CALL].signal })
-    const url = carrier[CALL] ? undefined : resolve(request, options.baseURL)
-    const fail = (error: unknown) => createFetchError({ ...context, error: error as Error })
     carrier[CALL] ??= {
-      exchange:
-        url &&
-        policy.exchange(url, {
-          skipAuth: options.skipAuth,
-          signal: options.signal,
-          timeout: options.timeout,
-          timeoutError: () => fail(timeoutError()),
-          abortError: fail,
-        }),
+      exchange: start(context),
       redirect: options.redirect,
       signal: options.signal ?? undefined,
     }
@@ -101,6 +92,21 @@ export function oauthOptions(config: AuthConfig, options: FetchOptions = {}): OA
     if (typeof options.headers?.set !== 'function') options.headers = new Headers(options.headers)
     for (const name in credentials) options.headers.set(name, credentials[name] as string)
     if (policy.followsRedirects && (redirect ?? 'follow') === 'follow') options.redirect = 'manual'
+  }
+
+  /** The exchange of a request the policy applies to, bounded as ofetch bounds it. */
+  const start = (context: FetchContext): Exchange | undefined => {
+    const { request, options } = context
+    const url = resolve(request, options.baseURL)
+    const { skipAuth, signal, timeout } = options
+    const bounds: ExchangeOptions = { skipAuth }
+    // Most requests have neither, so most make no error factories.
+    if (signal || timeout) {
+      const fail = (error: unknown) => createFetchError({ ...context, error: error as Error })
+      Object.assign(bounds, { signal, abortError: fail, timeout })
+      bounds.timeoutError = () => fail(timeoutError())
+    }
+    return url && policy.exchange(url, bounds)
   }
 
   const complete = async (context: FetchContext & { response: FetchResponse<unknown> }) => {
@@ -136,6 +142,8 @@ export function oauthOptions(config: AuthConfig, options: FetchOptions = {}): OA
   }
 
   return {
+    // Present from the start, so setting them per request changes no object's shape.
+    ...({ redirect: undefined, [CALL]: undefined } as object),
     ...options,
     onRequest: [...list(options.onRequest), authorize],
     onResponse: [complete, ...list(options.onResponse)],

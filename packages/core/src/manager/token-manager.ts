@@ -14,7 +14,7 @@ import {
 } from '../grants/grants'
 import { type FetchLike, postTokenRequest } from '../grants/token-endpoint'
 import type { RefreshReason, Timers, Token, TokenEvent, TokenStats, TokenStore } from '../types'
-import { comparableUrl } from '../url'
+import { EndpointSet } from '../url'
 import { type ManagerSettings, validateManagerOptions } from '../validate'
 import { earlyRefreshRetryAt, lifetimeFrom } from './expiry'
 import { LruMap } from './memory-store'
@@ -111,7 +111,7 @@ export class TokenManager {
   readonly #shared: StoreProtocol | undefined
   readonly #cooldowns: Cooldowns
   readonly #defaultKey: string
-  readonly #tokenUrls: Set<string>
+  readonly #tokenUrls = new EndpointSet()
   readonly #stats: TokenStats = {
     cacheHits: 0,
     requested: 0,
@@ -143,7 +143,7 @@ export class TokenManager {
       })
     this.#cooldowns = new Cooldowns(settings.now, settings.maxRetryAfter)
     this.#defaultKey = this.#keyOf(this.#grant.params)
-    this.#tokenUrls = new Set([comparableUrl(this.#grant.tokenUrl)])
+    this.#tokenUrls.add(this.#grant.tokenUrl)
     this.#flight = pMemoize(
       (key: string, reason: RefreshReason, params: ResolvedParams) =>
         this.#refresh(key, reason, params),
@@ -205,8 +205,8 @@ export class TokenManager {
   }
 
   /** Whether `url` is one of this manager's token endpoints (adapters never add a token to it). */
-  isTokenEndpoint(url: string): boolean {
-    return this.#tokenUrls.has(comparableUrl(url))
+  isTokenEndpoint(url: string | URL): boolean {
+    return this.#tokenUrls.has(url)
   }
 
   /** Counters since creation, for metrics. */
@@ -349,7 +349,7 @@ export class TokenManager {
       this.#emit({ type: 'token_requested', key, reason, via, attempt })
       try {
         const request = await build()
-        this.#tokenUrls.add(comparableUrl(request.url))
+        this.#tokenUrls.add(request.url)
         const body = await postTokenRequest(request, this.#settings)
         const token = toToken(body, this.#settings, startedAt, usedRefreshToken)
         this.#stats.received++

@@ -147,8 +147,8 @@ export class RequestPolicy {
     } catch {
       return false
     }
-    if (this.manager.isTokenEndpoint(parsed.href)) return false
-    return this.#origins === '*' || this.#origins.has(parsed.origin)
+    if (this.#origins !== '*' && !this.#origins.has(parsed.origin)) return false
+    return !this.manager.isTokenEndpoint(parsed)
   }
 
   /**

@@ -1,0 +1,106 @@
+/**
+ * `pnpm bench --compare=<git ref>`: scenario 2c for this checkout and for `ref`, measured in one
+ * process with their rounds interleaved in random order, so machine load falls on both alike.
+ * Shows whether a change made an adapter dearer; run figures from two separate runs swing by
+ * more than most changes cost. `ref` is checked out into a temporary git worktree (its packages
+ * installed from pnpm's store) and removed afterwards.
+ */
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { type InProcessSpec, inProcessSpecs, type Send, sendMany } from './in-process'
+import { median } from './overhead'
+
+export interface CompareResult {
+  client: string
+  /** Median added CPU µs per request (with token − bare) of `ref` and of this checkout. */
+  refUs: number
+  thisUs: number
+  rounds: number
+}
+
+async function cpuPerRequest(send: Send, count: number): Promise<number> {
+  const before = process.cpuUsage()
+  await sendMany(send, count, 8)
+  const used = process.cpuUsage(before)
+  return (used.user + used.system) / count
+}
+
+/** Checks `ref` out beside this one and loads its in-process clients. */
+async function checkout(ref: string): Promise<{ specs: InProcessSpec[]; remove(): void }> {
+  const root = execFileSync('git', ['rev-parse', '--show-toplevel'], { encoding: 'utf8' }).trim()
+  const dir = join(mkdtempSync(join(tmpdir(), 'oauth-bench-')), 'ref')
+  const run = (command: string, args: string[], cwd: string) =>
+    execFileSync(command, args, { cwd, stdio: ['ignore', 'ignore', 'inherit'] })
+  run('git', ['worktree', 'add', '--detach', dir, ref], root)
+  const remove = () => {
+    run('git', ['worktree', 'remove', '--force', dir], root)
+    rmSync(join(dir, '..'), { recursive: true, force: true })
+  }
+  try {
+    run('pnpm', ['install', '--frozen-lockfile', '--prefer-offline'], dir)
+    const module = (await import(pathToFileURL(join(dir, 'bench/src/in-process.ts')).href)) as {
+      inProcessSpecs: InProcessSpec[]
+    }
+    return { specs: module.inProcessSpecs, remove }
+  } catch (error) {
+    remove()
+    throw error
+  }
+}
+
+export async function runCompare(
+  ref: string,
+  options: { requests: number; rounds: number },
+): Promise<CompareResult[]> {
+  const other = await checkout(ref)
+  try {
+    const results: CompareResult[] = []
+    for (const spec of inProcessSpecs.filter((spec) => spec.ours)) {
+      const old = other.specs.find((candidate) => candidate.name === spec.name)
+      if (!old) continue
+      const sends = [old.bare().send, old.create().send, spec.bare().send, spec.create().send]
+      for (const send of sends) await sendMany(send, options.requests, 8)
+      const refAdded: number[] = []
+      const thisAdded: number[] = []
+      for (let round = 0; round < options.rounds; round++) {
+        const order = [0, 1, 2, 3].sort(() => Math.random() - 0.5)
+        const us: number[] = []
+        for (const index of order)
+          us[index] = await cpuPerRequest(sends[index] as Send, options.requests)
+        const [oldBare = 0, oldAuth = 0, bare = 0, auth = 0] = us
+        // ky's clones of unread responses are only freed by a collection.
+        ;(globalThis as { gc?: () => void }).gc?.()
+        refAdded.push(oldAuth - oldBare)
+        thisAdded.push(auth - bare)
+      }
+      results.push({
+        client: spec.name,
+        refUs: median(refAdded),
+        thisUs: median(thisAdded),
+        rounds: options.rounds,
+      })
+    }
+    return results
+  } finally {
+    other.remove()
+  }
+}
+
+export function renderCompare(ref: string, results: readonly CompareResult[]): string {
+  const rows = results.map(
+    (r) =>
+      `| **${r.client}** | ${r.refUs.toFixed(1)} | ${r.thisUs.toFixed(1)} | ${(r.thisUs - r.refUs).toFixed(1)} | ${r.thisUs <= r.refUs ? 'no' : 'yes'} |`,
+  )
+  return [
+    `### 2d. Added CPU per request: this checkout against ${ref}`,
+    '',
+    `Scenario 2c for both in one process, rounds interleaved in random order (${results[0]?.rounds ?? 0} rounds), medians of with token − bare.`,
+    '',
+    `| client | ${ref} added µs | this added µs | change µs | dearer |`,
+    '| --- | --- | --- | --- | --- |',
+    ...rows,
+  ].join('\n')
+}
