@@ -13,6 +13,7 @@ import {
   type TokenRequest,
 } from '../grants/grants'
 import { type FetchLike, postTokenRequest } from '../grants/token-endpoint'
+import { lazyRedactor, redactValue } from '../redact'
 import type { RefreshReason, Timers, Token, TokenEvent, TokenStats, TokenStore } from '../types'
 import { comparableUrl } from '../url'
 import { type ManagerSettings, validateManagerOptions } from '../validate'
@@ -231,6 +232,13 @@ export class TokenManager {
     ])
   }
 
+  /** The grant's secrets and every token held, for redacting an error (read on error paths only). */
+  readonly #knownSecrets = (): Array<string | undefined> => {
+    const known: Array<string | undefined> = [...(this.#grant.secrets?.() ?? [])]
+    for (const { token } of this.#memory.values()) known.push(token.accessToken, token.refreshToken)
+    return known
+  }
+
   async #refresh(key: string, reason: RefreshReason, params: ResolvedParams): Promise<Token> {
     const entry = this.#memory.get(key)
     // The server asked us to wait (Retry-After beyond our retries): don't ask again yet.
@@ -363,7 +371,7 @@ export class TokenManager {
         })
         return token
       } catch (error) {
-        const failure = asLibraryError(error)
+        const failure = redactValue(asLibraryError(error), lazyRedactor(this.#knownSecrets))
         const delay = retry === false ? undefined : retryDelay(failure, attempt, retry, random)
         if (delay === undefined) {
           if (attempt > 1) {
