@@ -115,11 +115,13 @@ export function requestSecrets(request: TokenRequest | undefined): string[] {
   const found: string[] = []
   for (const [name, value] of Object.entries(request.headers)) {
     if (!isSecretName(name)) continue
-    found.push(value)
-    const [scheme, credentials] = value.split(/\s+/, 2)
-    if (credentials === undefined) continue
-    found.push(credentials)
-    if (scheme?.toLowerCase() === 'basic') found.push(...basicParts(credentials))
+    // `Basic <credentials>`: the credentials only, so a message still shows the scheme.
+    const [scheme, credentials] = /authorization$/i.test(name)
+      ? value.trim().split(/\s+/, 2)
+      : [undefined, undefined]
+    found.push(credentials ?? value)
+    if (credentials !== undefined && scheme?.toLowerCase() === 'basic')
+      found.push(...basicParts(credentials))
   }
   const type = Object.entries(request.headers).find(([name]) => /^content-type$/i.test(name))?.[1]
   if (type?.toLowerCase().includes('application/x-www-form-urlencoded')) {
