@@ -104,8 +104,9 @@ function isSecretName(name: string): boolean {
 }
 
 /**
- * The credentials a token request carries: its `Authorization` value (with the decoded Basic
- * pair and each half of it), and every member of a form or JSON body whose name says it is
+ * The credentials a token request carries: its `Authorization` credentials (for Basic also
+ * the decoded `id:secret` pair and the secret in it), every header named like a credential
+ * (`x-api-key`, `cookie`), and every member of a form or JSON body whose name says it is
  * secret (`client_secret`, `password`, `refresh_token`, `client_assertion`, `api_key`…), in
  * the body and in the URL's query.
  * This is how the secrets of a custom grant are known without being declared.
@@ -116,9 +117,9 @@ export function requestSecrets(request: TokenRequest | undefined): string[] {
   for (const [name, value] of Object.entries(request.headers)) {
     if (!isSecretName(name)) continue
     // `Basic <credentials>`: the credentials only, so a message still shows the scheme.
-    const [scheme, credentials] = /authorization$/i.test(name)
-      ? value.trim().split(/\s+/, 2)
-      : [undefined, undefined]
+    const [, scheme, credentials] = /authorization$/i.test(name)
+      ? (/^\s*(\S+)\s+(.+?)\s*$/.exec(value) ?? [])
+      : []
     found.push(credentials ?? value)
     if (credentials !== undefined && scheme?.toLowerCase() === 'basic')
       found.push(...basicParts(credentials))

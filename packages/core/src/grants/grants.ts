@@ -1,5 +1,5 @@
 import { ConfigError, TokenEndpointError } from '../errors'
-import { formEncode, type Redact, redactor, redactValue } from '../redact'
+import { formEncode, type Redact, redactor, redactValue, requestSecrets } from '../redact'
 import type { MaybePromise } from '../types'
 import { requireHttpUrl, requireString, resourceIndicators } from '../validate'
 import { fingerprint } from './fingerprint'
@@ -184,11 +184,16 @@ class ClientAuthentication {
     this.identity = [this.clientId, method, extra.length ? fingerprint(JSON.stringify(extra)) : '']
   }
 
-  /** The client secret, and the Basic credentials built from it (base64 and decoded). */
+  /** The client secret, and the Basic credentials built from it (decoded and base64). */
   secrets(): string[] {
     if (this.#secret === undefined || this.#method === 'none') return []
-    const pair = `${formEncode(this.clientId)}:${formEncode(this.#secret)}`
-    return [this.#secret, pair, ...(this.#basic ? [this.#basic.slice('Basic '.length)] : [])]
+    // Whatever the method, a server may answer with the Basic form of the credentials.
+    const basic = this.#basic ?? basicAuthorization(this.clientId, this.#secret)
+    return [
+      this.#secret,
+      `${formEncode(this.clientId)}:${formEncode(this.#secret)}`,
+      basic.slice(6),
+    ]
   }
 
   /** A POST carrying `members` and the client's credentials. */
@@ -451,6 +456,14 @@ export function customGrant(options: CustomGrantOptions): Grant {
     return { url: url ?? tokenUrl, headers: lower, body: body ?? '' }
   }
   const declared = [...(options.secrets ?? [])]
+  // The last request of each kind, kept by reference and read only on an error path: a refresh
+  // that fails may echo the password or client secret the login request sent.
+  const sent: Partial<Record<'request' | 'refresh', TokenRequest>> = {}
+  const secrets = () => [
+    ...declared,
+    ...requestSecrets(sent.request),
+    ...requestSecrets(sent.refresh),
+  ]
   // Your code throwing is not the server's fault: its own code, not invalid_response.
   const build = async (
     step: 'request' | 'refresh',
@@ -458,12 +471,14 @@ export function customGrant(options: CustomGrantOptions): Grant {
     refreshToken?: string,
   ): Promise<TokenRequest> => {
     try {
-      return toRequest(await custom())
+      const request = toRequest(await custom())
+      sent[step] = request
+      return request
     } catch (cause) {
       throw customGrantError(
         `The custom grant's ${step}() failed`,
         cause,
-        redactor([...declared, refreshToken]),
+        redactor([...secrets(), refreshToken]),
       )
     }
   }
@@ -488,7 +503,7 @@ export function customGrant(options: CustomGrantOptions): Grant {
           }
         }
       : parseStandardResponse,
-    secrets: () => declared,
+    secrets,
   }
 }
 
