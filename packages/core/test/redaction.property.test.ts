@@ -154,7 +154,7 @@ const reply = fc.record({
   description: fc.option(text, { nil: undefined }),
   uri: fc.option(text, { nil: undefined }),
   wwwAuthenticate: text,
-  retryAfter: fc.oneof(text, fc.constantFrom(['0'], ['1'], ['3600'], ['soon'])),
+  retryAfter: fc.oneof(text, fc.constantFrom<Piece[]>(['0'], ['1'], ['3600'], ['soon'])),
   echo: text,
 })
 type Reply = typeof reply extends fc.Arbitrary<infer T> ? T : never
@@ -293,10 +293,10 @@ describe('no known secret leaves in any error or event, whatever the server answ
           }
         }
       }),
-      { numRuns: 500 },
+      { numRuns: 400 },
     )
     // Not vacuous: the servers' text did reach the messages, redacted.
-    expect(runs).toBeGreaterThanOrEqual(500)
+    expect(runs).toBeGreaterThanOrEqual(400)
     expect(redactedInMessage).toBeGreaterThan(runs / 5)
   }, 30_000)
 })
