@@ -264,6 +264,29 @@ describe('secrets in server text are redacted', () => {
     expect(text).not.toContain(SECRET)
   })
 
+  it('redacts the tokens a failing store quotes in a store_error event', async () => {
+    const fetch = replies(json(200, { access_token: 'at-stored-31337', expires_in: 3600 }))
+    const events: TokenEvent[] = []
+    const manager = createTokenManager({
+      grant: cc(),
+      fetch,
+      onEvent: (event) => events.push(event),
+      store: {
+        get: () => undefined,
+        set: (_key, token) => {
+          throw new Error(`cannot write ${JSON.stringify(token)}`)
+        },
+        delete: () => undefined,
+      },
+    })
+    expect((await manager.getToken()).accessToken).toBe('at-stored-31337')
+    const stored = events.find((event) => event.type === 'store_error')
+    expect((stored as { error: Error } | undefined)?.error.message).toContain(
+      '"accessToken":"[redacted]"',
+    )
+    expect(inspect(events, { depth: Number.POSITIVE_INFINITY })).not.toContain('at-stored-31337')
+  })
+
   it('leaves values shorter than 8 characters alone, so ordinary words survive', async () => {
     // A password "invalid" would otherwise turn every "invalid_grant" into "[redacted]_grant".
     const fetch = replies(json(400, { error: 'invalid_grant', error_description: 'invalid login' }))

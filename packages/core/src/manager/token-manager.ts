@@ -140,7 +140,12 @@ export class TokenManager {
         lockTtl: settings.lockTtl,
         now: settings.now,
         onError: (key, operation, error) =>
-          this.#emit({ type: 'store_error', key, operation, error }),
+          this.#emit({
+            type: 'store_error',
+            key,
+            operation,
+            error: redactValue(error, lazyRedactor(this.#knownSecrets)),
+          }),
       })
     this.#cooldowns = new Cooldowns(settings.now, settings.maxRetryAfter)
     this.#defaultKey = this.#keyOf(this.#grant.params)
