@@ -1,3 +1,4 @@
+import { inspect } from 'node:util'
 import {
   type AuthConfig,
   clientCredentials,
@@ -458,6 +459,29 @@ describe.each(rows)('$name', (row: ClientRow) => {
       expect(error?.code).toBe('invalid_client')
       expect(tokenRequests()).toBe(1)
       expect(world.api.hits('/me')).toHaveLength(0)
+    })
+
+    it('redacts the secret and the Basic credentials a token endpoint echoes, in every view of the error the caller gets', async () => {
+      const wrong = 'wrong-secret-Qv81'
+      const api = row.create(
+        { manager: manager({ clientSecret: wrong }) },
+        { baseUrl: world.api.origin },
+      )
+
+      const outcome = await settle(api.send({ path: '/me' }))
+
+      expect(libraryError(outcome.error)?.message).toBe(
+        `The token endpoint answered 401 invalid_client: no client ${clientId} with secret [redacted] (Basic [redacted])`,
+      )
+      const basic = Buffer.from(`${clientId}:${wrong}`).toString('base64')
+      for (const view of [
+        String(outcome.error),
+        JSON.stringify(outcome.error),
+        inspect(outcome.error, { depth: Number.POSITIVE_INFINITY, showHidden: true }),
+      ]) {
+        expect(view).not.toContain(wrong)
+        expect(view).not.toContain(basic)
+      }
     })
 
     it("makes exactly 3 token requests for an endpoint that always answers 500 (core's 1 + 2 retries), never multiplied by the client's retries", async () => {

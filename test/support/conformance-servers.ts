@@ -162,7 +162,12 @@ export async function startWorld() {
     if (tokens.mode === 'always-500') return send(response, { status: 500, body: 'oops' })
     const { clientId, secret } = clientIdOf(request)
     if (!clientId || secret !== CLIENT_SECRET) {
-      return send(response, { status: 401, body: { error: 'invalid_client' } })
+      // As careless servers do: the credentials it was sent, echoed back.
+      const description = `no client ${clientId} with secret ${secret} (${request.headers.authorization ?? 'no Authorization'})`
+      return send(response, {
+        status: 401,
+        body: { error: 'invalid_client', error_description: description },
+      })
     }
     const count = (issued.get(clientId) ?? 0) + 1
     issued.set(clientId, count)

@@ -41,7 +41,8 @@ export type ErrorCode = TokenEndpointErrorCode | 'invalid_config' | OAuthErrorCo
 /**
  * Base class of every error this library throws. `code` is a stable string to branch on;
  * messages are for people and never contain a secret (client secret, password, refresh or
- * access token).
+ * access token): server text in them, and in their `cause`, has every secret the manager knows
+ * replaced by `[redacted]`.
  */
 export class OAuthInterceptorsError extends Error {
   override name = 'OAuthInterceptorsError'

@@ -1,4 +1,5 @@
 import { ConfigError, TokenEndpointError } from '../errors'
+import { formEncode, type Redact, redactor, redactValue, requestSecrets } from '../redact'
 import type { MaybePromise } from '../types'
 import { requireHttpUrl, requireString, resourceIndicators } from '../validate'
 import { fingerprint } from './fingerprint'
@@ -60,6 +61,13 @@ export interface Grant {
   refresh?(refreshToken: string, params: ResolvedParams): MaybePromise<TokenRequest>
   /** Reads a successful (2xx, no `error` member) response body. */
   parse(body: Record<string, unknown>): TokenResponse
+  /**
+   * The secrets this grant holds (client secret, Basic credentials, password, refresh token, key
+   * material), so that none is repeated from server text into an error or event. Read only when
+   * an error is being built. What a request carries in its `Authorization` header or in members
+   * named like credentials is redacted too, without being listed here.
+   */
+  secrets?(): readonly (string | undefined)[]
 }
 
 /**
@@ -99,11 +107,6 @@ const CLIENT_AUTHS = new Set([
   'client_secret_json',
   'none',
 ])
-
-/** application/x-www-form-urlencoded encoding of one value (RFC 6749 Appendix B). */
-function formEncode(value: string): string {
-  return new URLSearchParams([['', value]]).toString().slice(1)
-}
 
 /** The `Authorization` value of `client_secret_basic` (RFC 6749 §2.3.1). */
 export function basicAuthorization(clientId: string, clientSecret: string): string {
@@ -181,6 +184,18 @@ class ClientAuthentication {
     this.identity = [this.clientId, method, extra.length ? fingerprint(JSON.stringify(extra)) : '']
   }
 
+  /** The client secret, and the Basic credentials built from it (decoded and base64). */
+  secrets(): string[] {
+    if (this.#secret === undefined || this.#method === 'none') return []
+    // Whatever the method, a server may answer with the Basic form of the credentials.
+    const basic = this.#basic ?? basicAuthorization(this.clientId, this.#secret)
+    return [
+      this.#secret,
+      `${formEncode(this.clientId)}:${formEncode(this.#secret)}`,
+      basic.slice(6),
+    ]
+  }
+
   /** A POST carrying `members` and the client's credentials. */
   request(url: string, members: Record<string, BodyValue | undefined>): TokenRequest {
     const body: Record<string, BodyValue> = {}
@@ -247,6 +262,7 @@ export function clientCredentials(options: ClientOptions): Grant {
     obtain: (params) =>
       client.request(tokenUrl, { grant_type: 'client_credentials', ...paramMembers(params) }),
     parse: parseStandardResponse,
+    secrets: () => client.secrets(),
   }
 }
 
@@ -297,6 +313,7 @@ export function passwordGrant(options: PasswordGrantOptions): Grant {
         scope: params.scope,
       }),
     parse: parseStandardResponse,
+    secrets: () => [...client.secrets(), password],
   }
 }
 
@@ -339,6 +356,7 @@ export function refreshTokenGrant(options: RefreshTokenGrantOptions): Grant {
     obtain: (params) => refresh(initial, params),
     refresh,
     parse: parseStandardResponse,
+    secrets: () => [...client.secrets(), initial],
   }
 }
 
@@ -381,6 +399,15 @@ export interface CustomGrantOptions {
   identity?: readonly string[] | undefined
   /** Accept a plain `http://` endpoint that is not on loopback. @default false */
   allowInsecureHttp?: boolean | undefined
+  /**
+   * Credentials your `request`/`refresh` use that the manager cannot see in the request, e.g. a
+   * signing key or an API key sent inside a raw body: they are replaced by `[redacted]` in any
+   * server text that reaches an error or event. Not needed for what the request carries in an
+   * `Authorization` header or in members named like credentials (`password`, `client_secret`,
+   * `*_token`, `api_key`…), nor for tokens the manager received.
+   * @default []
+   */
+  secrets?: readonly string[] | undefined
   /** Scope asked for; `getToken()` may override it. @default none */
   scope?: TokenParams['scope']
   /** Audience asked for; `getToken()` may override it. @default none */
@@ -428,15 +455,31 @@ export function customGrant(options: CustomGrantOptions): Grant {
     }
     return { url: url ?? tokenUrl, headers: lower, body: body ?? '' }
   }
+  const declared = [...(options.secrets ?? [])]
+  // The last request of each kind, kept by reference and read only on an error path: a refresh
+  // that fails may echo the password or client secret the login request sent.
+  const sent: Partial<Record<'request' | 'refresh', TokenRequest>> = {}
+  const secrets = () => [
+    ...declared,
+    ...requestSecrets(sent.request),
+    ...requestSecrets(sent.refresh),
+  ]
   // Your code throwing is not the server's fault: its own code, not invalid_response.
   const build = async (
     step: 'request' | 'refresh',
     custom: () => MaybePromise<CustomTokenRequest>,
+    refreshToken?: string,
   ): Promise<TokenRequest> => {
     try {
-      return toRequest(await custom())
+      const request = toRequest(await custom())
+      sent[step] = request
+      return request
     } catch (cause) {
-      throw customGrantError(`The custom grant's ${step}() failed`, cause)
+      throw customGrantError(
+        `The custom grant's ${step}() failed`,
+        cause,
+        redactor([...secrets(), refreshToken]),
+      )
     }
   }
   const { refresh, parse } = options
@@ -448,7 +491,8 @@ export function customGrant(options: CustomGrantOptions): Grant {
     reobtainAfterRefreshFailure: true,
     obtain: (params) => build('request', () => options.request(params)),
     ...(refresh && {
-      refresh: (refreshToken, params) => build('refresh', () => refresh(refreshToken, params)),
+      refresh: (refreshToken, params) =>
+        build('refresh', () => refresh(refreshToken, params), refreshToken),
     }),
     parse: parse
       ? (body) => {
@@ -459,13 +503,21 @@ export function customGrant(options: CustomGrantOptions): Grant {
           }
         }
       : parseStandardResponse,
+    secrets,
   }
 }
 
 /**
  * A grant's own code threw. The message names the step only: what the code threw may hold a
- * credential, so it stays in `cause`, which `toJSON` leaves out.
+ * credential, so it stays in `cause`, which `toJSON` leaves out, with the secrets `redact`
+ * knows replaced in its text (`util.inspect` prints cause chains).
  */
-export function customGrantError(message: string, cause: unknown): TokenEndpointError {
-  return new TokenEndpointError(message, 'custom_grant_error', { cause })
+export function customGrantError(
+  message: string,
+  cause: unknown,
+  redact?: Redact,
+): TokenEndpointError {
+  return new TokenEndpointError(message, 'custom_grant_error', {
+    cause: redact ? redactValue(cause, redact) : cause,
+  })
 }

@@ -1,4 +1,5 @@
 import { isTransientStatus, OAuthError, TokenEndpointError } from '../errors'
+import { bodySecrets, type Redact, redactor, redactValue, requestSecrets } from '../redact'
 import type { Timers } from '../types'
 import type { TokenRequest } from './grants'
 
@@ -8,7 +9,9 @@ export type FetchLike = (input: string, init: RequestInit) => Promise<Response>
 /**
  * Sends one token request and returns the success body. Throws `OAuthError` for RFC 6749
  * §5.2 bodies (also on 200), `TokenEndpointError` for everything else. No message carries
- * the request, whose body holds the credentials. The `timeout` runs on `timers`.
+ * the request, whose body holds the credentials, and the credentials the request carries are
+ * redacted from the server's and the platform's text before it enters an error (the manager
+ * then redacts the secrets it knows besides). The `timeout` runs on `timers`.
  */
 export async function postTokenRequest(
   request: TokenRequest,
@@ -33,12 +36,14 @@ export async function postTokenRequest(
         transient: true,
       })
     }
-    const detail = networkDetail(cause, request.url)
+    // A platform's message may quote what it was sent (a header value it refused).
+    const redact = redactor(requestSecrets(request))
+    const detail = redact(networkDetail(cause, request.url))
     throw new TokenEndpointError(
       `The token request to ${originOf(request.url)} failed on the network${detail ? `: ${detail}` : ''}`,
       'network_error',
       {
-        cause: networkCause(cause),
+        cause: redactValue(networkCause(cause), redact),
         transient: true,
       },
     )
@@ -49,7 +54,8 @@ export async function postTokenRequest(
   const body = parseBody(text, response.headers.get('content-type'))
   const retryAfter = parseRetryAfter(response.headers.get('retry-after'))
   if (body && typeof body.error === 'string') {
-    throw new OAuthError(body as { error: string }, response.status, retryAfter)
+    const redact = redactor([...requestSecrets(request), ...bodySecrets(body)])
+    throw new OAuthError(serverText(body, redact), response.status, retryAfter)
   }
   if (!response.ok) {
     const status = response.status
@@ -67,6 +73,21 @@ export async function postTokenRequest(
     )
   }
   return body
+}
+
+/** The members of an error body that go into an `OAuthError`, with known secrets redacted. */
+function serverText(
+  body: Record<string, unknown>,
+  redact: Redact,
+): { error: string; error_description?: string; error_uri?: string } {
+  const text = (value: unknown) => (typeof value === 'string' ? redact(value) : undefined)
+  const description = text(body.error_description)
+  const uri = text(body.error_uri)
+  return {
+    error: redact(body.error as string),
+    ...(description !== undefined && { error_description: description }),
+    ...(uri !== undefined && { error_uri: uri }),
+  }
 }
 
 /** The origin only: a path or query may carry tenant ids or credentials. */

@@ -49,6 +49,11 @@ export class LruMap<V> {
     this.#map.delete(key)
   }
 
+  /** Every value, without stamping any as used. */
+  *values(): IterableIterator<V> {
+    for (const slot of this.#map.values()) yield slot.value
+  }
+
   get size(): number {
     return this.#map.size
   }

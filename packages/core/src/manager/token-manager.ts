@@ -13,6 +13,7 @@ import {
   type TokenRequest,
 } from '../grants/grants'
 import { type FetchLike, postTokenRequest } from '../grants/token-endpoint'
+import { lazyRedactor, redactValue } from '../redact'
 import type { RefreshReason, Timers, Token, TokenEvent, TokenStats, TokenStore } from '../types'
 import { EndpointSet } from '../url'
 import { type ManagerSettings, validateManagerOptions } from '../validate'
@@ -139,7 +140,12 @@ export class TokenManager {
         lockTtl: settings.lockTtl,
         now: settings.now,
         onError: (key, operation, error) =>
-          this.#emit({ type: 'store_error', key, operation, error }),
+          this.#emit({
+            type: 'store_error',
+            key,
+            operation,
+            error: redactValue(error, lazyRedactor(this.#knownSecrets)),
+          }),
       })
     this.#cooldowns = new Cooldowns(settings.now, settings.maxRetryAfter)
     this.#defaultKey = this.#keyOf(this.#grant.params)
@@ -229,6 +235,13 @@ export class TokenManager {
       params.audience ?? '',
       ...[...params.resource].sort(),
     ])
+  }
+
+  /** The grant's secrets and every token held, for redacting an error (read on error paths only). */
+  readonly #knownSecrets = (): Array<string | undefined> => {
+    const known: Array<string | undefined> = [...(this.#grant.secrets?.() ?? [])]
+    for (const { token } of this.#memory.values()) known.push(token.accessToken, token.refreshToken)
+    return known
   }
 
   async #refresh(key: string, reason: RefreshReason, params: ResolvedParams): Promise<Token> {
@@ -363,7 +376,7 @@ export class TokenManager {
         })
         return token
       } catch (error) {
-        const failure = asLibraryError(error)
+        const failure = redactValue(asLibraryError(error), lazyRedactor(this.#knownSecrets))
         const delay = retry === false ? undefined : retryDelay(failure, attempt, retry, random)
         if (delay === undefined) {
           if (attempt > 1) {

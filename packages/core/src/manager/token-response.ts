@@ -1,5 +1,6 @@
 import { isOAuthInterceptorsError, TokenEndpointError } from '../errors'
 import { customGrantError, type Grant } from '../grants/grants'
+import { bodySecrets, lazyRedactor, redactValue } from '../redact'
 import type { Token } from '../types'
 import { expiryTimes, tokenLifetime } from './expiry'
 
@@ -27,13 +28,23 @@ export function toToken(
   startedAt: number,
   usedRefreshToken: string | undefined,
 ): Token {
+  // Error paths only: the grant's secrets, the refresh token sent and the credentials in the body.
+  const redact = lazyRedactor(() => [
+    ...(settings.grant.secrets?.() ?? []),
+    usedRefreshToken,
+    ...bodySecrets(body),
+  ])
   let parsed: ReturnType<Grant['parse']>
   try {
     parsed = settings.grant.parse(body)
   } catch (cause) {
-    throw isOAuthInterceptorsError(cause)
-      ? cause
-      : customGrantError("The grant's parse() failed", cause)
+    // A parse() that quotes the body it could not read would otherwise put the token in `cause`.
+    throw redactValue(
+      isOAuthInterceptorsError(cause)
+        ? cause
+        : customGrantError("The grant's parse() failed", cause),
+      redact,
+    )
   }
   const accessToken = parsed?.accessToken
   if (typeof accessToken !== 'string' || accessToken === '') {
@@ -59,7 +70,7 @@ export function toToken(
       : parsed.tokenType
   if (!settings.tokenTypes.has(tokenType.toLowerCase())) {
     throw new TokenEndpointError(
-      `The token endpoint issued a "${tokenType}" token; accept it with the tokenTypes option if your API understands it`,
+      `The token endpoint issued a "${redact(tokenType)}" token; accept it with the tokenTypes option if your API understands it`,
       'unsupported_token_type',
     )
   }
