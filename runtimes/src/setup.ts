@@ -135,7 +135,10 @@ export async function installTools(): Promise<string | undefined> {
 export async function installChromium(): Promise<string | undefined> {
   if (existsSync(CHROMIUM)) return undefined
   const root = process.getuid?.() === 0
-  const asRoot = (args: string[]) => (root ? run(args[0] ?? '', args.slice(1)) : run('sudo', args))
+  const asRoot = (args: string[]) =>
+    root
+      ? run(args[0] ?? '', args.slice(1), { timeout: 240_000 })
+      : run('sudo', ['-n', ...args], { timeout: 240_000 })
   await asRoot(['apt-get', 'update'])
   const ran = await asRoot([
     'env',
