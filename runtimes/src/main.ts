@@ -1,6 +1,7 @@
 // pnpm test:runtimes: packs the packages, installs the tarballs into a throwaway consumer
 // project, and runs one smoke scenario through every adapter on every runtime the README names.
 // Prints runtime × adapter with the token-request counts; exits 1 if any cell failed.
+import { rmSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -55,8 +56,10 @@ const started = Date.now()
 const seconds = () => `${((Date.now() - started) / 1000).toFixed(1)} s`
 const log = (message: string) => console.log(`[${seconds()}] ${message}`)
 
+let workDir: string | undefined
 const stopAll = () => {
   for (const child of children) kill(child)
+  if (workDir) rmSync(workDir, { recursive: true, force: true })
 }
 const deadline = setTimeout(() => {
   console.error(`test:runtimes: still running after ${DEADLINE / 1000} s; stopping`)
@@ -67,6 +70,7 @@ deadline.unref()
 
 async function main(): Promise<number> {
   const dir = await mkdtemp(join(tmpdir(), 'oauth-interceptors-runtimes-'))
+  workDir = dir
   const cleanups: Array<() => unknown> = [() => rm(dir, { recursive: true, force: true })]
   try {
     return await matrix(dir, cleanups)
