@@ -20,16 +20,18 @@ export async function postTokenRequest(
   const controller = new AbortController()
   const timer = timers.setTimeout(() => controller.abort(), timeout)
   let response: Response
-  let text: string
+  let text = ''
   try {
     response = await fetchFn(request.url, {
       method: 'POST',
       headers: request.headers,
       body: request.body,
       signal: controller.signal,
-      redirect: 'error',
+      // Never followed: the next hop would get the credentials. Not 'error', which workerd
+      // rejects before sending; a redirect is refused below on every platform alike.
+      redirect: 'manual',
     })
-    text = await response.text()
+    if (!isRedirect(response)) text = await response.text()
   } catch (cause) {
     if (controller.signal.aborted) {
       throw new TokenEndpointError(`The token request timed out after ${timeout} ms`, 'timeout', {
@@ -49,6 +51,18 @@ export async function postTokenRequest(
     )
   } finally {
     timers.clearTimeout(timer)
+  }
+
+  if (isRedirect(response)) {
+    // Its body is of no use; cancelling it frees the connection.
+    response.body?.cancel().catch(() => {})
+    // Neither the endpoint's path nor the Location is named: either may carry a tenant or a secret.
+    const answer = response.status ? `HTTP ${response.status}, a redirect` : 'a redirect'
+    throw new TokenEndpointError(
+      `The token endpoint at ${originOf(request.url)} answered ${answer}; token requests never follow redirects, so the credentials go nowhere else. Set the token URL to the address that answers the token request itself`,
+      'http_error',
+      response.status ? { status: response.status } : {},
+    )
   }
 
   const body = parseBody(text, response.headers.get('content-type'))
@@ -88,6 +102,11 @@ function serverText(
     ...(description !== undefined && { error_description: description }),
     ...(uri !== undefined && { error_uri: uri }),
   }
+}
+
+/** A 3xx answer, or the opaque response browsers give for a manual redirect (status 0). */
+function isRedirect(response: Response): boolean {
+  return response.type === 'opaqueredirect' || (response.status >= 300 && response.status < 400)
 }
 
 /** The origin only: a path or query may carry tenant ids or credentials. */
