@@ -279,6 +279,65 @@ describe.each(rows)('$name', (row: ClientRow) => {
     })
   })
 
+  describe('an API that rejects every token', () => {
+    const rejectAll = () =>
+      world.api.answer(() => ({
+        status: 401,
+        headers: { 'www-authenticate': 'Bearer error="invalid_token"' },
+        body: { error: 'invalid_token' },
+      }))
+
+    it('backs off: 50 sequential requests over 5 s make 4 token requests, and it recovers by itself', async () => {
+      let now = 0
+      const backoffs: unknown[] = []
+      const tokens = manager({
+        now: () => now,
+        onEvent: (event) => event.type === 'rejection_backoff' && backoffs.push(event),
+      })
+      const api = client({}, { manager: tokens })
+      rejectAll()
+
+      for (const i of range(50)) {
+        expect((await api.send({ path: `/items/${i}` })).status).toBe(401)
+        now += 100
+      }
+
+      // 0 ms: token 1 rejected, token 2 rejected on the retry; 100 ms: back off for 1 s;
+      // 1,100 ms: token 3 tried; 1,200 ms: back off for 2 s; 3,200 ms: token 4; then 4 s.
+      expect(tokenRequests()).toBe(4)
+      expect(authorizations('/items/0')).toEqual([`Bearer ${token(1)}`, `Bearer ${token(2)}`])
+      expect(authorizations('/items/5')).toEqual([`Bearer ${token(2)}`])
+      expect(authorizations('/items/11')).toEqual([`Bearer ${token(2)}`, `Bearer ${token(3)}`])
+      expect(authorizations('/items/40')).toEqual([`Bearer ${token(4)}`])
+      expect(backoffs).toEqual([
+        { type: 'rejection_backoff', key: expect.any(String), backoffs: 1, delay: 1_000 },
+        { type: 'rejection_backoff', key: expect.any(String), backoffs: 2, delay: 2_000 },
+        { type: 'rejection_backoff', key: expect.any(String), backoffs: 3, delay: 4_000 },
+      ])
+      expect(tokens.stats().rejectionBackoffs).toBe(3)
+
+      // The API takes tokens again: the token kept is accepted, and the backoff is over, so a
+      // revocation right after refreshes at once.
+      world.api.answer(() => undefined)
+      expect((await api.send({ path: '/back' })).status).toBe(200)
+      world.revokeAll()
+      expect((await api.send({ path: '/revoked' })).status).toBe(200)
+      expect(authorizations('/revoked')).toEqual([`Bearer ${token(4)}`, `Bearer ${token(5)}`])
+      expect(tokenRequests()).toBe(5)
+    })
+
+    it('makes at most 5 token requests for 50 sequential requests on the real clock', async () => {
+      const api = client()
+      rejectAll()
+
+      for (const i of range(50)) await api.send({ path: `/items/${i}` })
+
+      expect(tokenRequests()).toBeGreaterThanOrEqual(2)
+      expect(tokenRequests()).toBeLessThanOrEqual(5)
+      expect(world.api.hits('/items/49')).toHaveLength(1)
+    })
+  })
+
   describe('request bodies on the retry', () => {
     const replayable = (Object.keys(BODIES) as BodyKind[]).filter((kind) => kind !== 'stream')
 

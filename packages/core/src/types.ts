@@ -90,6 +90,14 @@ export type TokenEvent =
   | { type: 'token_failed'; key: string; reason: RefreshReason; error: OAuthInterceptorsError }
   | { type: 'refresh_fallback'; key: string; error: OAuthInterceptorsError }
   | {
+      /** An API rejected a fresh token too: for `delay` ms its 401s reach the callers, no new token is asked for. */
+      type: 'rejection_backoff'
+      key: string
+      /** Backoffs in a row for this key, since a response last accepted a token. */
+      backoffs: number
+      delay: number
+    }
+  | {
       type: 'store_error'
       key: string
       operation: 'get' | 'set' | 'delete' | 'acquire' | 'release' | 'waitForChange'
@@ -108,5 +116,7 @@ export interface TokenStats {
   retried: number
   /** Tokens taken from the shared store instead of the endpoint. */
   fromStore: number
+  /** Times an API that rejects fresh tokens too made the manager stop asking for new ones for a while. */
+  rejectionBackoffs: number
   reasons: Record<RefreshReason, number>
 }

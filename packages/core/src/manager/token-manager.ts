@@ -84,6 +84,19 @@ export interface GetTokenOptions extends TokenParams {
   signal?: AbortSignal | undefined
 }
 
+/** The rejection backoff (see `TokenManager.reject`): the first wait and the longest, in ms. */
+const REJECTION_BACKOFF = { first: 1_000, max: 60_000 }
+
+/** A key's run of rejected tokens, until a response accepts one. */
+interface Rejections {
+  /** Backoffs so far in this run; each waits twice as long as the one before. */
+  backoffs: number
+  /** While `now()` is before this, rejected tokens are kept (the 401 reaches the caller). */
+  until: number
+  /** The current token replaced a rejected one: if it is rejected too, back off. */
+  replaced: boolean
+}
+
 interface Entry {
   token: Token
   /** A settled promise of `token`, so cache hits allocate nothing. */
@@ -120,8 +133,11 @@ export class TokenManager {
     failed: 0,
     retried: 0,
     fromStore: 0,
+    rejectionBackoffs: 0,
     reasons: { cold: 0, expiring: 0, rejected: 0 },
   }
+  /** Keys whose tokens the API keeps rejecting (see {@link reject}); none in the common case. */
+  readonly #rejections = new Map<string, Rejections>()
   /** One in-flight refresh per key (p-memoize with `cache: false` only shares pending promises). */
   readonly #flight: (key: string, reason: RefreshReason, params: ResolvedParams) => Promise<Token>
 
@@ -208,6 +224,48 @@ export class TokenManager {
       return false
     entry.rejected = true
     return true
+  }
+
+  /**
+   * What the pipeline calls when an API rejected `accessToken` (a 401): {@link invalidate}, with
+   * a backoff for an API that rejects every token (a wrong audience, say). When the token that
+   * replaced a rejected one is rejected too, no new token is asked for at once: for 1 s, doubling
+   * up to 60 s, the token is kept and the 401 reaches the caller; then one fresh token is tried.
+   * A response that accepts a token ({@link accept}) ends the backoff.
+   * @returns `dropped` (the next `getToken()` gets a new token), `stale` (already replaced: the
+   * stale-401 rule) or `backoff` (kept: a retry now would carry the same token)
+   */
+  reject(accessToken: string): 'dropped' | 'stale' | 'backoff' {
+    const key = this.#keyByToken.get(accessToken)
+    const entry = key === undefined ? undefined : this.#memory.get(key)
+    if (key === undefined || entry === undefined || entry.token.accessToken !== accessToken)
+      return 'stale'
+    if (entry.rejected) return 'stale'
+    const now = this.#now()
+    const state = this.#rejections.get(key)
+    if (state !== undefined && now < state.until) return 'backoff'
+    if (state?.replaced) {
+      // The fresh token that replaced a rejected one is rejected too: the API's fault, not the token's.
+      state.backoffs++
+      const delay = Math.min(
+        REJECTION_BACKOFF.first * 2 ** (state.backoffs - 1),
+        REJECTION_BACKOFF.max,
+      )
+      Object.assign(state, { until: now + delay, replaced: false })
+      this.#stats.rejectionBackoffs++
+      this.#emit({ type: 'rejection_backoff', key, backoffs: state.backoffs, delay })
+      return 'backoff'
+    }
+    this.#rejections.set(key, { backoffs: state?.backoffs ?? 0, until: 0, replaced: true })
+    entry.rejected = true
+    return 'dropped'
+  }
+
+  /** A response accepted `accessToken`: the API takes tokens again, so a {@link reject} backoff ends. */
+  accept(accessToken: string): void {
+    if (this.#rejections.size === 0) return
+    const key = this.#keyByToken.get(accessToken)
+    if (key !== undefined) this.#rejections.delete(key)
   }
 
   /** Whether `url` is one of this manager's token endpoints (adapters never add a token to it). */

@@ -153,19 +153,25 @@ export class Exchange {
     if (!this.mayRetry(response)) return false
     // A redirect the platform followed to another origin: the token did not go there.
     if (landedAt && !this.policy.appliesTo(landedAt)) return false
-    this.policy.reject(this.#carried as Token)
-    if (!replayable) return false
+    // During a rejection backoff the same token would go again: the caller gets the 401.
+    if (!this.policy.reject(this.#carried as Token) || !replayable) return false
     this.#retried = true
     return true
   }
 
   /**
    * Whether `response` may call for {@link retry}: it rejects the token this send carried, and
-   * the request was not retried yet. A cheap check for the common response, which needs nothing.
+   * the request was not retried yet. A cheap check for the common response, which needs nothing
+   * (a 2xx only tells the manager that tokens are accepted, which ends a rejection backoff).
    * A new token rejected again is kept: one more would be rejected too (the API's fault).
    */
   mayRetry(response: ResponseLike): boolean {
-    return this.#carried !== undefined && !this.#retried && this.policy.shouldRefresh(response)
+    const token = this.#carried
+    if (token === undefined) return false
+    if (this.policy.shouldRefresh(response)) return !this.#retried
+    // The API takes tokens (again): a rejection backoff ends.
+    if (response.status >= 200 && response.status < 300) this.policy.accept(token)
+    return false
   }
 
   /** The token, or the client's own timeout or abort error, whichever comes first; each wait gets the whole timeout, as each attempt of the client does. */

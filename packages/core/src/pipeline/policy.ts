@@ -161,13 +161,18 @@ export class RequestPolicy {
   }
 
   /**
-   * For a rejected `token` (see `shouldRefresh`) whose request will not be retried, e.g. because
-   * its body was a one-shot stream: drops the token if still current, so the next request
-   * starts with a fresh one instead of sending it again. A token already replaced is left alone
-   * (the stale-401 rule).
+   * For a rejected `token` (see `shouldRefresh`): drops the token if still current, so the
+   * retry or the next request gets a fresh one. A token already replaced is left alone (the
+   * stale-401 rule), and so is one rejected during a rejection backoff (see `TokenManager.reject`).
+   * @returns whether a send now would carry another token: false during a backoff
    */
-  reject(token: Token): void {
-    this.manager.invalidate(token.accessToken)
+  reject(token: Token): boolean {
+    return this.manager.reject(token.accessToken) !== 'backoff'
+  }
+
+  /** For a response that accepted `token`: ends a rejection backoff (see `TokenManager.reject`). */
+  accept(token: Token): void {
+    this.manager.accept(token.accessToken)
   }
 
   /** The headers that carry `token`: the token header in the configured scheme, plus the static headers. */
