@@ -52,6 +52,15 @@ describe('pnpm demo', () => {
       expect(tokenRequests, client).toBeLessThan(naiveTokenRequests)
     }
     expect(stdout).toContain('Errors: 0. Every request through the adapters succeeded.')
+    // A short run still revokes tokens while it sends requests, and says how many: the
+    // adapters then recover the 401s those revocations cause.
+    const revoked = Number(stdout.match(/revocation rounds? \((\d+) tokens? revoked\)/)?.[1])
+    expect(revoked).toBeGreaterThan(0)
+    const recovered = ['axios', 'ky', 'ofetch', 'fetch'].reduce(
+      (total, client) => total + (rows.get(client)?.[1] ?? 0),
+      0,
+    )
+    expect(recovered).toBeGreaterThan(0)
   }, 90_000)
 
   it('rejects a bad option with exit code 2 and the usage', async () => {

@@ -1,6 +1,9 @@
 /**
  * What adapters import (`@oauth-interceptors/core/adapter`): the request pipeline they connect
  * to their client's hooks. Apps import `@oauth-interceptors/core` and an adapter instead.
+ *
+ * @packageDocumentation
+ * @module @oauth-interceptors/core/adapter
  */
 export type { Exchange, ExchangeOptions } from './pipeline/exchange'
 export type { CredentialedRequest, FetchFunction } from './pipeline/fetch'

@@ -45,6 +45,7 @@ export type ErrorCode = TokenEndpointErrorCode | 'invalid_config' | OAuthErrorCo
  * replaced by `[redacted]`.
  */
 export class OAuthInterceptorsError extends Error {
+  /** The class name, kept through bundlers and across copies of core. */
   override name = 'OAuthInterceptorsError'
   /** A stable, machine-readable reason, e.g. `invalid_grant`, `timeout`, `invalid_config`. */
   readonly code: ErrorCode
@@ -109,6 +110,7 @@ export function isTransientOAuthError(code: string, status: number): boolean {
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-5.2
  */
 export class OAuthError extends OAuthInterceptorsError {
+  /** Always `'OAuthError'`. */
   override name = 'OAuthError'
   /** The `error` member, e.g. `invalid_client`. Same as `code`. */
   readonly error: OAuthErrorCode
@@ -145,6 +147,7 @@ export class OAuthError extends OAuthInterceptorsError {
  * (`custom_grant_error`, with what it threw as `cause`).
  */
 export class TokenEndpointError extends OAuthInterceptorsError {
+  /** Always `'TokenEndpointError'`. */
   override name = 'TokenEndpointError'
   declare readonly code: TokenEndpointErrorCode
   /** HTTP status, when a response arrived. */
@@ -167,6 +170,7 @@ export class TokenEndpointError extends OAuthInterceptorsError {
 
 /** An option passed at construction is missing or invalid. `option` names it. */
 export class ConfigError extends OAuthInterceptorsError {
+  /** Always `'ConfigError'`. */
   override name = 'ConfigError'
   /** The option at fault, e.g. `clientId` or `refreshSkew`. */
   readonly option: string

@@ -1,3 +1,11 @@
+/**
+ * OAuth 2.0 token state for HTTP clients: grants, client authentication, caching, expiry,
+ * single-flight refresh, typed errors and events. Start with {@link createTokenManager} and a
+ * grant such as {@link clientCredentials}.
+ *
+ * @packageDocumentation
+ * @module @oauth-interceptors/core
+ */
 export type { ErrorCode, OAuthErrorCode, TokenEndpointErrorCode } from './errors'
 export {
   ConfigError,

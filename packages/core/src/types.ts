@@ -1,5 +1,6 @@
 import type { OAuthInterceptorsError } from './errors'
 
+/** A value, or a promise of it: store methods and grant callbacks may be sync or async. */
 export type MaybePromise<T> = T | Promise<T>
 
 /**
@@ -15,6 +16,7 @@ export interface Timers {
 
 /** A token as `getToken()` returns it and a `TokenStore` keeps it. Plain JSON data. */
 export interface Token {
+  /** The access token itself: a secret, never put in logs or events. */
   readonly accessToken: string
   /** `Bearer` for any casing of bearer; otherwise as the server sent it. */
   readonly tokenType: string
@@ -22,6 +24,7 @@ export interface Token {
   readonly expiresAt: number | undefined
   /** When to start refreshing (`expiresAt` minus the capped `refreshSkew`). */
   readonly refreshAt: number | undefined
+  /** The refresh token the server sent with it, if any (RFC 6749 §6). */
   readonly refreshToken?: string | undefined
   /** The granted scope, when the server said. */
   readonly scope?: string | undefined
@@ -37,9 +40,11 @@ export interface Token {
  * carries on with its in-process state.
  */
 export interface TokenStore {
+  /** The token kept under `key`, or `undefined`. */
   get(key: string): MaybePromise<Token | undefined>
   /** Keep `token` under `key`; a store may expire it at `token.expiresAt`. */
   set(key: string, token: Token): MaybePromise<void>
+  /** Drop the token kept under `key` (after the API rejected it). */
   delete(key: string): MaybePromise<void>
   /**
    * Optional cross-process single flight: take the refresh lock of `key` for at most
@@ -55,6 +60,7 @@ export interface TokenStore {
 
 /** A held refresh lock; release it only once. */
 export interface TokenLock {
+  /** Let the next process take the lock; the lock also ends by itself after its TTL. */
   release(): MaybePromise<void>
 }
 
@@ -64,16 +70,23 @@ export type RefreshReason = 'cold' | 'expiring' | 'rejected'
 /** Observability events. None carries a secret; `key` names the client, not its credentials. */
 export type TokenEvent =
   | {
+      /** The event's name. */
       type: 'token_requested'
+      /** The cache key of the token: client, user and scope, never a credential. */
       key: string
+      /** Why the token was needed. */
       reason: RefreshReason
       /** `refresh` when a refresh token is used, `obtain` when the grant runs afresh. */
       via: 'obtain' | 'refresh'
+      /** 1 for the first try, 2 for the first retry, and so on. */
       attempt: number
     }
   | {
+      /** The event's name. */
       type: 'token_received'
+      /** The cache key of the token: client, user and scope, never a credential. */
       key: string
+      /** Why the token was needed. */
       reason: RefreshReason
       /** Lifetime in ms, when known. */
       lifetime: number | undefined
@@ -81,26 +94,53 @@ export type TokenEvent =
       source: 'endpoint' | 'store'
     }
   | {
+      /** The event's name. */
       type: 'token_retry'
+      /** The cache key of the token: client, user and scope, never a credential. */
       key: string
+      /** The attempt that failed (1 for the first). */
       attempt: number
+      /** How long the manager waits before the next attempt, in ms. */
       delay: number
+      /** Why the attempt failed (transient: 5xx, 408, 429, network, timeout). */
       error: OAuthInterceptorsError
     }
-  | { type: 'token_failed'; key: string; reason: RefreshReason; error: OAuthInterceptorsError }
-  | { type: 'refresh_fallback'; key: string; error: OAuthInterceptorsError }
   | {
-      /** An API rejected a fresh token too: for `delay` ms its 401s reach the callers, no new token is asked for. */
+      /** The event's name. */
+      type: 'token_failed'
+      /** The cache key of the token: client, user and scope, never a credential. */
+      key: string
+      /** Why the token was needed. */
+      reason: RefreshReason
+      /** The error `getToken()` rejects with. */
+      error: OAuthInterceptorsError
+    }
+  | {
+      /** The event's name: the refresh token was refused, so the grant runs afresh. */
+      type: 'refresh_fallback'
+      /** The cache key of the token: client, user and scope, never a credential. */
+      key: string
+      /** The refusal, e.g. `invalid_grant`. */
+      error: OAuthInterceptorsError
+    }
+  | {
+      /** The event's name: an API rejected a fresh token too, so for `delay` ms its 401s reach the callers and no new token is asked for. */
       type: 'rejection_backoff'
+      /** The cache key of the token: client, user and scope, never a credential. */
       key: string
       /** Backoffs in a row for this key, since a response last accepted a token. */
       backoffs: number
+      /** How long the current token is kept, in ms. */
       delay: number
     }
   | {
+      /** The event's name. */
       type: 'store_error'
+      /** The cache key of the token: client, user and scope, never a credential. */
       key: string
+      /** The `TokenStore` method that threw or rejected. */
       operation: 'get' | 'set' | 'delete' | 'acquire' | 'release' | 'waitForChange'
+      /** What the store threw. */
       error: unknown
     }
 
@@ -112,11 +152,14 @@ export interface TokenStats {
   requested: number
   /** Tokens obtained, by reason. */
   received: number
+  /** `getToken()` calls that ended in an error after every attempt. */
   failed: number
+  /** Token requests sent again after a transient failure. */
   retried: number
   /** Tokens taken from the shared store instead of the endpoint. */
   fromStore: number
   /** Times an API that rejects fresh tokens too made the manager stop asking for new ones for a while. */
   rejectionBackoffs: number
+  /** Token requests started, by why the token was needed. */
   reasons: Record<RefreshReason, number>
 }

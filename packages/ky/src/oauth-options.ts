@@ -19,8 +19,17 @@ declare module 'ky' {
   }
 }
 
-/** ky 1 passes hooks `(request, options)`, ky 2 one object `{ request, options }`. */
-type HookArguments = [Request, object, ...unknown[]] | [{ request: Request; options: object }]
+/** The arguments of a ky hook: ky 1 passes `(request, options)`, ky 2 one object `{ request, options }`. */
+export type HookArguments =
+  | [Request, object, ...unknown[]]
+  | [
+      {
+        /** The request ky is about to send. */
+        request: Request
+        /** ky's normalised options of this request. */
+        options: object
+      },
+    ]
 
 /**
  * Where ky resolves relative URLs, which ky's hooks and `fetch` cannot read: its origin is the
@@ -42,6 +51,7 @@ export interface OAuthKyOptions {
 export interface OAuthKyInstanceOptions {
   /** Sends each request through the pipeline: token, redirects and the one retry after a 401. */
   fetch: FetchFunction
+  /** ky hooks the adapter needs; ky merges them with yours. */
   hooks: {
     /** Notes whether each request's body can be sent again. */
     beforeRequest: ((...args: HookArguments) => undefined)[]

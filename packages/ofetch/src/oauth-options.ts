@@ -38,7 +38,9 @@ type HookList<K extends keyof FetchHooks> = Extract<NonNullable<FetchHooks[K]>, 
  * await ofetch.create(auth)('/orders', { onRequest: [...auth.onRequest, logRequest] })
  */
 export interface OAuthOfetchOptions extends FetchOptions {
+  /** Your `onRequest` hooks, then the one that adds the token to requests for allowed origins. */
   onRequest: HookList<'onRequest'>
+  /** The hook that refreshes and retries once after a rejection, then your `onResponse` hooks. */
   onResponse: HookList<'onResponse'>
 }
 

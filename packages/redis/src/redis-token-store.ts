@@ -9,6 +9,7 @@ import { RedisStoreError } from './redis-store-error'
 export interface RedisClientLike {
   /** ioredis' connection state; the store sends nothing while it is reconnecting. */
   readonly status: string
+  /** Sends one Redis command (`GET`, `SET`, `EVALSHA`, …) and resolves its reply. */
   call(command: string, ...args: (string | number)[]): Promise<unknown>
   /** A second connection for pub/sub; the store creates it on first wait and owns it. */
   duplicate(): RedisSubscriberLike
@@ -16,9 +17,13 @@ export interface RedisClientLike {
 
 /** The pub/sub side of an ioredis connection, as `client.duplicate()` returns it. */
 export interface RedisSubscriberLike {
+  /** Subscribes to the channels the store announces token changes on. */
   subscribe(...channels: string[]): Promise<unknown>
+  /** Calls `listener` for each message published on a subscribed channel. */
   on(event: 'message', listener: (channel: string, message: string) => void): unknown
+  /** Calls `listener` when the connection reports an error (ioredis reconnects by itself). */
   on(event: 'error', listener: (error: Error) => void): unknown
+  /** Closes the connection; `store.close()` calls it. */
   disconnect(): void
 }
 

@@ -195,7 +195,7 @@ async function main(): Promise<number> {
   revocations.stop()
   if (tty) process.stdout.write(`${live()}\n\n`)
   else console.log(`${progress()}\n`)
-  console.log(table(lanes, revocations.rounds()))
+  console.log(table(lanes, revocations.counts()))
 
   await api.close()
   await as.close()

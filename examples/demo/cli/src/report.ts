@@ -1,5 +1,6 @@
 import type { ResourceStats } from '@oauth-interceptors/demo-servers'
 import type { Call } from './clients'
+import type { RevocationCounts } from './revocations'
 
 /** One client under load and what happened to its requests. */
 export interface Lane {
@@ -43,8 +44,15 @@ export function progressLine(lanes: readonly Lane[], seconds: number): string {
   ].join('  ')
 }
 
+/** "2 revocation rounds (10 tokens revoked)", or why there were none. */
+function revocationSummary({ rounds, revoked }: RevocationCounts): string {
+  if (rounds === 0) return 'no revocation round (the run ended before the first)'
+  const plural = (count: number, word: string) => `${n(count)} ${word}${count === 1 ? '' : 's'}`
+  return `${plural(rounds, 'revocation round')} (${plural(revoked, 'token')} revoked)`
+}
+
 /** The closing table: per client, then the comparison with the naive client. */
-export function table(lanes: readonly Lane[], revocations: number): string {
+export function table(lanes: readonly Lane[], revocations: RevocationCounts): string {
   const header = ['client', 'requests', '401s recovered', 'token requests', 'errors']
   const rows = lanes.map((lane) => [
     lane.label,
@@ -76,7 +84,7 @@ export function table(lanes: readonly Lane[], revocations: number): string {
   out.push(
     `${n(sent)} requests through the four adapters needed ${n(tokens)} token requests ` +
       `(${range(Math.min(...perClient), most)} per client), with tokens that expired every few ` +
-      `seconds and ${revocations === 0 ? 'no revocation rounds' : `${revocations} revocation round${revocations === 1 ? '' : 's'}`}.`,
+      `seconds and ${revocationSummary(revocations)}.`,
   )
   if (naive) {
     const naiveTokens = naive.tokenRequests()

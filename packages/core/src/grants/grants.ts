@@ -6,18 +6,25 @@ import { fingerprint } from './fingerprint'
 
 /** An HTTP request to a token endpoint: always a POST. */
 export interface TokenRequest {
+  /** The token endpoint's absolute URL. */
   url: string
+  /** Request headers, lower-case names (`authorization`, `content-type`, `accept`). */
   headers: Record<string, string>
+  /** The encoded body: form-urlencoded, or JSON with `client_secret_json`. */
   body: string
 }
 
 /** A successful token response, normalised. `parse` functions return this. */
 export interface TokenResponse {
+  /** The access token (RFC 6749 §5.1 `access_token`). */
   accessToken: string
+  /** The token type, e.g. `Bearer`; absent counts as Bearer. @see https://www.rfc-editor.org/rfc/rfc6749#section-7.1 */
   tokenType?: string | undefined
   /** Seconds; a numeric string is accepted (some providers send one). */
   expiresIn?: number | string | undefined
+  /** A refresh token, when the server issued one (RFC 6749 §6). */
   refreshToken?: string | undefined
+  /** The granted scope, when it differs from the one asked for (RFC 6749 §3.3). */
   scope?: string | undefined
 }
 
@@ -33,8 +40,11 @@ export interface TokenParams {
 
 /** Params after normalisation; part of the cache key. */
 export interface ResolvedParams {
+  /** Space-separated scope, or `undefined` for the server's default. */
   scope: string | undefined
+  /** The audience, or `undefined`. */
   audience: string | undefined
+  /** RFC 8707 resource indicators, validated absolute URIs; empty for none. */
   resource: readonly string[]
 }
 
@@ -43,6 +53,7 @@ export interface ResolvedParams {
  * {@link passwordGrant}, {@link refreshTokenGrant} or {@link customGrant}.
  */
 export interface Grant {
+  /** The grant's name, e.g. `client_credentials`, `password`, `refresh_token` or `custom`. */
   readonly type: string
   /** The token endpoint; requests to it are never given a token by the adapters. */
   readonly tokenUrl: string
@@ -83,20 +94,45 @@ export type ClientAuth =
   | 'client_secret_json'
   | 'none'
 
+/**
+ * Options of {@link clientCredentials}, and the client part of {@link passwordGrant} and
+ * {@link refreshTokenGrant}: the token endpoint, the client's credentials and how they are sent.
+ * @example
+ * { tokenUrl: 'https://auth.example.com/oauth/token', clientId: 'orders-service',
+ *   clientSecret: process.env.CLIENT_SECRET, scope: 'orders:read' }
+ */
 export interface ClientOptions extends TokenParams {
-  /** Absolute URL of the token endpoint. */
+  /**
+   * Absolute URL of the token endpoint; `https:` unless it is on loopback or
+   * `allowInsecureHttp` is set.
+   */
   tokenUrl: string
+  /** The client identifier the authorization server issued (RFC 6749 §2.2). */
   clientId: string
+  /**
+   * The client secret. Leave the key out for a public client; a key that is present but unset
+   * (`process.env.UNSET`) is a `ConfigError` naming `clientSecret`.
+   * @see https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1
+   */
   clientSecret?: string | undefined
-  /** @default 'client_secret_basic' when a secret is given, else 'none' */
+  /**
+   * How the client authenticates at the token endpoint.
+   * @default 'client_secret_basic' when a secret is given, else 'none'
+   * @see https://www.rfc-editor.org/rfc/rfc6749#section-2.3
+   */
   clientAuth?: ClientAuth | undefined
   /** With `client_secret_basic`, also send `client_id` in the body (some providers ask). @default false */
   clientIdInBody?: boolean | undefined
-  /** More body parameters sent with every token request. */
+  /**
+   * More body parameters sent with every token request; a list repeats the parameter.
+   * @default none
+   * @example { extraParams: { organization: 'acme' } }
+   */
   extraParams?: Readonly<Record<string, string | readonly string[]>> | undefined
   /**
    * Accept a plain `http://` token endpoint that is not on loopback (credentials in clear text).
    * @default false
+   * @see https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1
    */
   allowInsecureHttp?: boolean | undefined
 }
@@ -266,10 +302,20 @@ export function clientCredentials(options: ClientOptions): Grant {
   }
 }
 
+/**
+ * Options of {@link passwordGrant}: the client options plus the resource owner's credentials.
+ * @example
+ * { tokenUrl, clientId: 'legacy-app', username: 'ada', password: process.env.API_PASSWORD }
+ */
 export interface PasswordGrantOptions extends Omit<ClientOptions, 'clientAuth'> {
+  /** The resource owner's user name; part of the cache key, so users never share a token. */
   username: string
+  /** The resource owner's password. Never logged, never in an event. */
   password: string
-  /** @default 'client_secret_basic' with a secret, else 'none' */
+  /**
+   * How the client authenticates at the token endpoint.
+   * @default 'client_secret_basic' with a secret, else 'none'
+   */
   clientAuth?: ClientAuth | undefined
 }
 
@@ -317,6 +363,11 @@ export function passwordGrant(options: PasswordGrantOptions): Grant {
   }
 }
 
+/**
+ * Options of {@link refreshTokenGrant}: the client options plus the refresh token to start from.
+ * @example
+ * { tokenUrl, clientId: 'web-app', refreshToken: session.refreshToken, identity: [session.userId] }
+ */
 export interface RefreshTokenGrantOptions extends ClientOptions {
   /** The refresh token to start from. Rotated tokens replace it as they arrive. */
   refreshToken: string
@@ -374,7 +425,13 @@ export interface CustomTokenRequest {
   body?: string | undefined
 }
 
-/** Options of {@link customGrant}. */
+/**
+ * Options of {@link customGrant}: how to ask a non-standard endpoint for a token, and how to
+ * read its answer.
+ * @example
+ * { tokenUrl: 'https://api.example.com/auth/login',
+ *   request: () => ({ json: { username, password } }), identity: [username] }
+ */
 export interface CustomGrantOptions {
   /** Absolute URL of the login or token endpoint. */
   tokenUrl: string

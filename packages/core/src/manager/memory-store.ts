@@ -83,6 +83,7 @@ export class MemoryTokenStore implements TokenStore {
     this.#entries.delete(key)
   }
 
+  /** How many tokens are kept now. */
   get size(): number {
     return this.#entries.size
   }

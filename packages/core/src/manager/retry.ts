@@ -1,7 +1,12 @@
 import type { OAuthInterceptorsError } from '../errors'
 import type { Timers } from '../types'
 
-/** How transient token-request failures (5xx, 408, 429, network, timeout) are retried. */
+/**
+ * How transient token-request failures (5xx, 408, 429, network, timeout) are retried. A
+ * `Retry-After` header sets the least wait before the next attempt.
+ * @example { retry: { retries: 4, minDelay: 500, maxDelay: 5_000 } }
+ * @see https://www.rfc-editor.org/rfc/rfc9110#section-10.2.3
+ */
 export interface RetryOptions {
   /** Retries after the first attempt, for transient failures only. @default 2 */
   retries?: number | undefined

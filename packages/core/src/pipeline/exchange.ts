@@ -37,6 +37,7 @@ export interface ExchangeOptions {
  * }
  */
 export class Exchange {
+  /** The policy this exchange follows (origins, headers, the refresh decision). */
   readonly policy: RequestPolicy
   readonly #options: ExchangeOptions
   /** The token the latest send carried; none once a hop left the allowed origins. */

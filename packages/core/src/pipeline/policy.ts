@@ -9,8 +9,13 @@ import { Exchange, type ExchangeOptions } from './exchange'
 
 /** A response as every client exposes it: a status and headers with `get`. */
 export interface ResponseLike {
+  /** The HTTP status code. */
   status: number
-  headers: { get(name: string): unknown }
+  /** The response headers; `get` takes a name in any case. */
+  headers: {
+    /** A header's value, e.g. `WWW-Authenticate`; `null` or `undefined` when absent. */
+    get(name: string): unknown
+  }
 }
 
 /** Which requests get the token, how it is written, and when a response means "refresh". */
@@ -42,7 +47,10 @@ export interface RequestPolicyOptions {
 export type AuthConfig =
   | TokenManager
   | (TokenManagerOptions & RequestPolicyOptions)
-  | (RequestPolicyOptions & { manager: TokenManager })
+  | (RequestPolicyOptions & {
+      /** A manager shared with other clients, whose tokens this client uses. */
+      manager: TokenManager
+    })
 
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 
@@ -66,6 +74,7 @@ export function isTokenRejected(response: ResponseLike): boolean {
  * refresh-on-401. Adapters only wire it into their client's hooks.
  */
 export class RequestPolicy {
+  /** The token manager this policy takes tokens from and invalidates after a rejection. */
   readonly manager: TokenManager
   /** Lower-case names of every header this policy adds; strip them on a redirect to another origin. */
   readonly headerNames: readonly string[]
@@ -201,7 +210,10 @@ function hidesRedirects(): boolean {
  * per client (each with its own base URL) over one manager.
  * @throws ConfigError when `config` is missing
  */
-export function withManager(config: AuthConfig): RequestPolicyOptions & { manager: TokenManager } {
+export function withManager(config: AuthConfig): RequestPolicyOptions & {
+  /** The manager of `config`, or one created from its options. */
+  manager: TokenManager
+} {
   if (!config || typeof config !== 'object') {
     throw new ConfigError(
       'config',

@@ -106,9 +106,13 @@ export function redirectHop(redirect: Redirect): RedirectHop | undefined {
 
 /** A request as the redirect loop sends it; `body` is whatever the client sends (fetch's `BodyInit`, axios' `data`). */
 export interface Outgoing<B = unknown> {
+  /** Where this hop goes. */
   url: URL
+  /** The HTTP method, upper case; a 303 (or a 301/302 after POST) turns it into GET. */
   method: string
+  /** The headers of this hop, with the credentials added or stripped for its origin. */
   headers: Headers
+  /** The body to send, `undefined` once a redirect has dropped it. */
   body: B | undefined
 }
 
