@@ -71,8 +71,6 @@ export async function runCompare(
         for (const index of order)
           us[index] = await cpuPerRequest(sends[index] as Send, options.requests)
         const [oldBare = 0, oldAuth = 0, bare = 0, auth = 0] = us
-        // ky's clones of unread responses are only freed by a collection.
-        ;(globalThis as { gc?: () => void }).gc?.()
         refAdded.push(oldAuth - oldBare)
         thisAdded.push(auth - bare)
       }

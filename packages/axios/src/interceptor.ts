@@ -122,6 +122,8 @@ function begin(policy: RequestPolicy, config: Call): Exchange | undefined {
   if (!exchange) return undefined
   config._oauthExchange = exchange
   if (policy.followsRedirects) holdRedirects(config)
+  // Held redirects come back here; only the others may reach follow-redirects.
+  if (config._oauthHeld) return exchange
   // follow-redirects strips only `authorization` and `cookie`, and only for another host.
   const { beforeRedirect } = config
   config.beforeRedirect = (options, ...details) => {
