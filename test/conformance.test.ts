@@ -1,3 +1,6 @@
+import { once as once_ } from 'node:events'
+import type { AddressInfo } from 'node:net'
+import { createServer } from 'node:net'
 import { inspect } from 'node:util'
 import {
   type AuthConfig,
@@ -50,6 +53,14 @@ const tokenRequests = () => world.tokens.requestsOf(clientId).length
 /** The token header values the API received for `path`, in order. */
 const authorizations = (path: string, header = 'authorization') =>
   world.api.hits(path).map((request) => request.headers[header])
+/** A loopback port nothing listens on. */
+async function closedPort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1')
+  await once_(server, 'listening')
+  const { port } = server.address() as AddressInfo
+  await new Promise((resolve) => server.close(resolve))
+  return port
+}
 const range = (count: number) => Array.from({ length: count }, (_, index) => index)
 
 /**
@@ -555,6 +566,130 @@ describe.each(rows)('$name', (row: ClientRow) => {
       })
       expect(tokenRequests()).toBe(3)
       expect(world.api.hits('/me')).toHaveLength(0)
+    })
+
+    it('never carries an access_token outside RFC 6750 b64token: invalid_response, the API never called, the token in no message', async () => {
+      const api = client()
+      const bad = 'abc def\r\nx-injected: 1'
+      world.tokens.answer(() => ({
+        status: 200,
+        body: { access_token: bad, token_type: 'Bearer' },
+      }))
+
+      const outcome = await settle(api.send({ path: '/me' }))
+
+      expect(libraryError(outcome.error)?.code).toBe('invalid_response')
+      expect(world.api.hits('/me')).toHaveLength(0)
+      expect(inspect(outcome.error, { depth: Number.POSITIVE_INFINITY })).not.toContain('abc def')
+    })
+
+    it('names the token endpoint origin and the cause of a network failure, never its path', async () => {
+      const closed = await closedPort()
+      const api = row.create(
+        {
+          manager: createTokenManager({
+            grant: clientCredentials({
+              tokenUrl: `http://127.0.0.1:${closed}/secret-tenant/oauth/token`,
+              clientId,
+              clientSecret: CLIENT_SECRET,
+            }),
+            retry: { retries: 0 },
+          }),
+        },
+        { baseUrl: world.api.origin },
+      )
+
+      const outcome = await settle(api.send({ path: '/me' }))
+
+      const message = libraryError(outcome.error)?.message ?? ''
+      expect(message).toContain(`http://127.0.0.1:${closed}`)
+      expect(message).toContain('ECONNREFUSED')
+      expect(message).not.toContain('secret-tenant')
+      expect(world.api.hits('/me')).toHaveLength(0)
+    })
+
+    it('gives up at the deadline across attempts, and the message says how many and how long', async () => {
+      const api = row.create(
+        {
+          manager: manager({
+            timeout: 150,
+            deadline: 400,
+            retry: { retries: 5, minDelay: 1, maxDelay: 5 },
+          }),
+        },
+        { baseUrl: world.api.origin },
+      )
+      world.tokens.mode = 'hang'
+      const started = performance.now()
+
+      const outcome = await settle(api.send({ path: '/me' }))
+
+      const elapsed = performance.now() - started
+      expect(elapsed).toBeGreaterThanOrEqual(380)
+      expect(elapsed).toBeLessThan(2_000)
+      expect(libraryError(outcome.error)?.message).toMatch(
+        /400 ms deadline after \d attempts? over [\d.]+ m?s/,
+      )
+      expect(tokenRequests()).toBeLessThanOrEqual(3)
+    })
+
+    it('honours Retry-After up to maxRetryAfter: the next call fails at once, without a token request', async () => {
+      const api = row.create(
+        { manager: manager({ maxRetryAfter: 60_000 }) },
+        { baseUrl: world.api.origin },
+      )
+      world.tokens.answer(() => ({ status: 503, headers: { 'retry-after': '3600' }, body: 'busy' }))
+
+      const first = libraryError((await settle(api.send({ path: '/a' }))).error)
+      const second = libraryError((await settle(api.send({ path: '/b' }))).error)
+
+      // The pause is capped at maxRetryAfter: the message says until when.
+      expect(first?.message).toMatch(/asked to wait 3600 s; no new token request until \S+\)$/)
+      const until = Date.parse(first?.message.match(/until (\S+)\)$/)?.[1] ?? '')
+      expect(until - Date.now()).toBeLessThanOrEqual(60_000)
+      expect(until - Date.now()).toBeGreaterThan(50_000)
+      expect(second?.message).toMatch(/asked to wait/)
+      expect(tokenRequests()).toBe(1)
+      expect(world.api.seen).toHaveLength(0)
+    })
+  })
+
+  describe('setup', () => {
+    it('refuses an origins entry with a path, naming origins and the origin it probably meant', () => {
+      expect(() => client({ origins: [`${world.api.origin}/v1`] })).toThrow(
+        expect.objectContaining({ name: 'ConfigError', option: 'origins' }),
+      )
+      expect(() => client({ origins: [`${world.api.origin}/v1`] })).toThrow(
+        `origins: ['${world.api.origin}']`,
+      )
+    })
+
+    it('refuses an unset client secret, and says how to make a public client', () => {
+      expect(() =>
+        client({}, {
+          manager: undefined,
+          grant: clientCredentials({
+            tokenUrl: world.tokens.tokenUrl,
+            clientId,
+            clientSecret: process.env.OAUTH_INTERCEPTORS_UNSET_SECRET,
+          }),
+        } as Partial<AuthConfig>),
+      ).toThrow(/"clientSecret".*clientAuth: "none"/s)
+    })
+
+    it('keeps the token from the token endpoint however its URL is spelt, with origins "*"', async () => {
+      const api = client({ origins: '*' })
+      const spellings = [
+        `${world.tokens.tokenUrl}/`,
+        world.tokens.tokenUrl.replace('/oauth/token', '//oauth//token'),
+        world.tokens.tokenUrl.replace('http://', 'HTTP://'),
+      ]
+
+      for (const url of spellings) await api.send({ method: 'POST', url, body: 'params' })
+
+      expect(world.tokens.seen).toHaveLength(spellings.length)
+      for (const request of world.tokens.seen) expect(request.headers.authorization).toBeUndefined()
+      expect(tokenRequests()).toBe(0)
     })
   })
 })

@@ -119,6 +119,8 @@ export interface TokenServer extends Server {
   requestsOf(clientId: string): Seen[]
   /** `normal`: issues `<clientId>.1`, `<clientId>.2`, … (a new token on every request). */
   mode: TokenMode
+  /** Answers this test's token requests with `answer` from now on (until `reset()`), e.g. a 503. */
+  answer(answer: (request: Seen) => Answer): void
   /** Holds token responses until `release()`; `arrived` resolves when a token request came in. */
   hold(): { arrived: Promise<void>; release(): void }
 }
@@ -149,6 +151,7 @@ export async function startWorld() {
   const issued = new Map<string, number>()
   const hung: ServerResponse[] = []
   let gate: { arrived: () => void; held: Promise<void> } | undefined
+  let custom: ((request: Seen) => Answer) | undefined
 
   const tokenServer = await startServer(async (request, response) => {
     if (gate) {
@@ -160,6 +163,7 @@ export async function startWorld() {
       return
     }
     if (tokens.mode === 'always-500') return send(response, { status: 500, body: 'oops' })
+    if (custom) return send(response, custom(request))
     const { clientId, secret } = clientIdOf(request)
     if (!clientId || secret !== CLIENT_SECRET) {
       // As careless servers do: the credentials it was sent, echoed back.
@@ -181,6 +185,9 @@ export async function startWorld() {
     requestsOf: (clientId) =>
       tokenServer.seen.filter((request) => clientIdOf(request).clientId === clientId),
     mode: 'normal',
+    answer(answer) {
+      custom = answer
+    },
     hold() {
       let release = () => {}
       let arrived = () => {}
@@ -217,6 +224,7 @@ export async function startWorld() {
       resetApi()
       resetForeign()
       tokens.mode = 'normal'
+      custom = undefined
       gate = undefined
       for (const response of hung.splice(0)) response.destroy()
     },
