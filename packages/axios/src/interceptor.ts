@@ -69,10 +69,8 @@ export function oauthInterceptor(config: AuthConfig): OAuthInterceptor {
     manager: shared.manager,
     attach(instance) {
       const { baseURL } = instance.defaults
-      const policy = createRequestPolicy(shared, {
-        baseUrl: resolveUrl(baseURL) ?? baseURL,
-        client: 'the axios instance',
-      })
+      const baseUrl = resolveUrl(baseURL) ?? baseURL
+      const policy = createRequestPolicy(shared, { baseUrl, client: 'the axios instance' })
       const request = instance.interceptors.request.use(async (config: Call) => {
         const exchange = config._oauthExchange ?? begin(policy, config)
         if (!exchange) return config
@@ -91,8 +89,7 @@ export function oauthInterceptor(config: AuthConfig): OAuthInterceptor {
         // XMLHttpRequest follows redirects out of sight (elsewhere the exchange saw every hop).
         const landed = (response.request as { responseURL?: string } | undefined)?.responseURL
         if (!exchange.retry(rejection, isReplayableBody(config.data), landed)) return
-        const retry: Call = { ...(config._oauthFirst ?? config), _oauthHop: undefined }
-        return instance.request(retry)
+        return instance.request({ ...(config._oauthFirst ?? config), _oauthHop: undefined } as Call)
       }
       const response = instance.interceptors.response.use(
         (response) => next(response) ?? response,
@@ -161,7 +158,7 @@ type Call = InternalAxiosRequestConfig & {
  */
 function holdRedirects(config: Call): void {
   const name = adapterName(config)
-  if (name === 'http' || name === undefined) return
+  if (name === 'http') return
   if (name === 'xhr') {
     throw new ConfigError(
       'adapter',
@@ -180,19 +177,14 @@ function holdRedirects(config: Call): void {
 /** The adapter each `adapter` setting resolves to, by name: an instance's is the same object every time. */
 const adapterNames = new WeakMap<object, string>()
 
-/** The name of the adapter that sends `config`; `undefined` when axios fails it with its own error. */
-function adapterName(config: Call): string | undefined {
-  const setting: unknown = config.adapter
-  const known = typeof setting === 'object' || typeof setting === 'function'
-  let name = known ? adapterNames.get(setting as object) : undefined
-  if (name !== undefined) return name
-  try {
-    const adapter = getAdapter(config.adapter, config) as { adapterName?: string; name: string }
-    name = adapter.adapterName ?? adapter.name
-  } catch {
-    return undefined
-  }
-  if (known) adapterNames.set(setting as object, name)
+/** The name of the adapter that sends `config` (an adapter axios cannot load throws its own error). */
+function adapterName(config: Call): string {
+  const setting = config.adapter as object
+  const cached = adapterNames.get(setting) // undefined for a string: looked up every time
+  if (cached !== undefined) return cached
+  const adapter = getAdapter(config.adapter, config) as { adapterName?: string; name: string }
+  const name = adapter.adapterName ?? adapter.name
+  if (typeof setting === 'object' || typeof setting === 'function') adapterNames.set(setting, name)
   return name
 }
 
@@ -205,11 +197,8 @@ function nextHop(response: AxiosResponse): Call | undefined {
   const exchange = config._oauthExchange
   if (!exchange || !config._oauthHeld) return
   const headers = config.headers.toJSON(true) as Record<string, string>
-  const request = {
-    method: config.method ?? 'get',
-    headers,
-    replayable: isReplayableBody(config.data),
-  }
+  const { method = 'get', data } = config
+  const request = { method, headers, replayable: isReplayableBody(data) }
   const hop = exchange.redirect(response as unknown as ResponseLike, request, config.maxRedirects)
   if (!hop) return
   return {

@@ -112,6 +112,17 @@ describe('which requests carry the token', () => {
     expect(attaching).toThrow(/axios instance/)
   })
 
+  it("an adapter axios cannot load fails the request with axios' own error, sending nothing", async () => {
+    const auth = await startTokenServer()
+    const api = await startApi(new Set(['at-1']))
+    const client = axios.create({ baseURL: api.origin, adapter: 'no-such-adapter' as 'http' })
+    oauthInterceptor({ grant: auth.grant() }).attach(client)
+
+    await expect(client.get('/orders')).rejects.toThrow(/Unknown adapter 'no-such-adapter'/)
+    expect(api.seen).toHaveLength(0)
+    expect(auth.seen).toHaveLength(0)
+  })
+
   it('works with the default axios instance, and detach leaves it as it was', async () => {
     const auth = await startTokenServer()
     const api = await startApi(new Set(['at-1']))
