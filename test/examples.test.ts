@@ -13,6 +13,7 @@ import { createBff } from '../examples/express/bff/src/app'
 import { createInventory } from '../examples/fetch/node-script/src/inventory'
 import { createApi } from '../examples/ky/cli/src/api'
 import { webHandler } from '../examples/ofetch/nitro-route/src/app'
+import { createOrdersClient } from '../examples/openapi-fetch/typed-client/src/orders'
 
 // The examples' own code (what a user copies), run against the demo servers.
 vi.setConfig({ testTimeout: 30_000, hookTimeout: 30_000 })
@@ -106,6 +107,31 @@ describe('examples/fetch/node-script', () => {
     const stockOf = createInventory(environment)
 
     expect(await stockOf('lamp/3')).toMatchObject({ ok: true, path: '/stock/lamp%2F3' })
+  })
+})
+
+describe('examples/openapi-fetch/typed-client', () => {
+  it('typed GET and POST carry the token; a POST whose token was revoked is sent again once, body and all', async () => {
+    const orders = createOrdersClient(environment)
+
+    const stock = await orders.GET('/stock/{sku}', { params: { path: { sku: 'lamp/3' } } })
+    expect(stock.data).toMatchObject({ ok: true, path: '/stock/lamp%2F3' })
+    await revokeCurrentToken()
+    api.reset()
+    const order = await orders.POST('/orders', { body: { item: 'book', quantity: 2 } })
+
+    expect(order.response.status).toBe(200)
+    expect(order.data?.body).toBe('{"item":"book","quantity":2}')
+    const posts = api.requests.filter((request) => request.path === '/orders')
+    expect(posts.map((request) => request.body)).toEqual([
+      '{"item":"book","quantity":2}',
+      '{"item":"book","quantity":2}',
+    ])
+    const [first, second] = posts.map((request) => request.headers.authorization)
+    expect(first).toMatch(/^Bearer /)
+    expect(second).toMatch(/^Bearer /)
+    expect(second).not.toBe(first)
+    expect(posts[1]?.headers['content-type']).toBe('application/json')
   })
 })
 

@@ -17,8 +17,8 @@ describe('@oauth-interceptors/core in the workspace', () => {
 
 const root = new URL('../', import.meta.url)
 const readJson = (path: string) => JSON.parse(readFileSync(new URL(path, root), 'utf8'))
-const workspacePackages = ['packages', 'examples/axios', 'examples/demo', 'examples/express']
-  .concat(['examples/fetch', 'examples/ky', 'examples/ofetch'])
+const examples = readdirSync(new URL('examples/', root)).map((name) => `examples/${name}`)
+const workspacePackages = ['packages', ...examples]
   .flatMap((folder) =>
     readdirSync(new URL(`${folder}/`, root)).map((name) => `${folder}/${name}/package.json`),
   )

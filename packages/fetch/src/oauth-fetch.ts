@@ -3,6 +3,7 @@ import {
   createRequestPolicy,
   type FetchFunction,
   fetchWithCredentials,
+  requestOf,
 } from '@oauth-interceptors/core/adapter'
 
 /** fetch's `RequestInit`, plus the per-request switch of {@link oauthFetch}. */
@@ -33,6 +34,16 @@ export interface OAuthFetchOptions {
    * @default none: pass `baseUrl` or `origins`
    */
   baseUrl?: string | URL | undefined
+  /**
+   * Read the body of a `Request` input into memory before sending it, so that a POST can be
+   * sent again after a 401 (or on a 307/308). A `Request`'s body is a stream, whatever it was
+   * made from, so without this such a request is sent once and its 401 surfaces. Turn it on for
+   * clients that call fetch with Requests built from in-memory bodies: openapi-fetch,
+   * `@hey-api/client-fetch`. Leave it off for streaming uploads.
+   * @default false
+   * @example createClient<paths>({ baseUrl, fetch: oauthFetch(config, { baseUrl, bufferRequestBodies: true }) })
+   */
+  bufferRequestBodies?: boolean | undefined
 }
 
 /**
@@ -58,10 +69,14 @@ export function oauthFetch(config: AuthConfig, options: OAuthFetchOptions = {}):
       'Pass fetch: a function with the signature of fetch.',
     )
   }
+  const buffer = options.bufferRequestBodies === true
   return (input, init) => {
     const fetch = options.fetch ?? globalThis.fetch
-    if (init?.skipAuth === undefined) return fetchWithCredentials(policy, fetch, input, init)
-    const { skipAuth, ...requestInit } = init
-    return fetchWithCredentials(policy, fetch, input, requestInit, { skipAuth })
+    const replayable = buffer && requestOf(input) && init?.body === undefined ? true : undefined
+    if (init?.skipAuth === undefined && !replayable) {
+      return fetchWithCredentials(policy, fetch, input, init)
+    }
+    const { skipAuth, ...requestInit } = init ?? {}
+    return fetchWithCredentials(policy, fetch, input, requestInit, { skipAuth, replayable })
   }
 }

@@ -13,8 +13,8 @@ afterEach(() => {
 })
 
 /** A wrapper whose current token the API has just revoked, so its next request gets a 401. */
-async function fetchWithRevokedToken() {
-  const fetch = oauthFetch({ manager: managerFor(servers), origins: [servers.api.origin] })
+async function fetchWithRevokedToken(options: { bufferRequestBodies?: boolean } = {}) {
+  const fetch = oauthFetch({ manager: managerFor(servers), origins: [servers.api.origin] }, options)
   await fetch(servers.api.url('/data'))
   servers.revokeAll()
   servers.api.seen.length = 0
@@ -71,6 +71,46 @@ describe('oauthFetch: bodies on the retry after a 401', () => {
     expect(response.status).toBe(401)
     expect(servers.api.seen).toHaveLength(1)
     expect(servers.api.seen[0]?.body).toBe('once')
+  })
+
+  it('with bufferRequestBodies, retries a Request with a body, sending the same bytes and headers', async () => {
+    const fetch = await fetchWithRevokedToken({ bufferRequestBodies: true })
+    const request = new Request(servers.api.url('/data'), {
+      method: 'POST',
+      body: JSON.stringify({ item: 'book' }),
+      headers: { 'content-type': 'application/json' },
+    })
+
+    const response = await fetch(request)
+
+    expect(response.status).toBe(200)
+    expect(servers.api.seen.map((seen) => seen.body)).toEqual([
+      '{"item":"book"}',
+      '{"item":"book"}',
+    ])
+    expect(servers.api.seen.map((seen) => seen.headers['content-type'])).toEqual([
+      'application/json',
+      'application/json',
+    ])
+  })
+
+  it('with bufferRequestBodies, a stream body passed in init is still not replayed', async () => {
+    const fetch = await fetchWithRevokedToken({ bufferRequestBodies: true })
+    const body = new ReadableStream({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode('stream'))
+        controller.close()
+      },
+    })
+
+    const response = await fetch(servers.api.url('/data'), {
+      method: 'POST',
+      body,
+      duplex: 'half',
+    } as RequestInit)
+
+    expect(response.status).toBe(401)
+    expect(servers.api.seen).toHaveLength(1)
   })
 
   it('retries a Request without a body', async () => {

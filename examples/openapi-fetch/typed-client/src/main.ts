@@ -1,0 +1,14 @@
+import { demoEnvironment } from '@oauth-interceptors/demo-servers'
+import { createOrdersClient } from './orders'
+
+// Runs against TOKEN_URL/API_URL/CLIENT_ID/CLIENT_SECRET when set, else embedded demo servers.
+const environment = await demoEnvironment()
+try {
+  const api = createOrdersClient(environment)
+  const stock = await api.GET('/stock/{sku}', { params: { path: { sku: 'book-42' } } })
+  console.log('GET /stock/book-42 →', stock.response.status, stock.data?.path)
+  const order = await api.POST('/orders', { body: { item: 'book-42', quantity: 2 } })
+  console.log('POST /orders →', order.response.status, order.data?.body)
+} finally {
+  await environment.close()
+}
