@@ -1,7 +1,9 @@
 import pMemoize from 'p-memoize'
 import {
+  ConfigError,
   isOAuthInterceptorsError,
-  type OAuthInterceptorsError,
+  OAuthInterceptorsError,
+  type RevocationError,
   TokenEndpointError,
 } from '../errors'
 import {
@@ -11,6 +13,7 @@ import {
   resolveParams,
   type TokenParams,
   type TokenRequest,
+  type TokenTypeHint,
 } from '../grants/grants'
 import { type FetchLike, postTokenRequest } from '../grants/token-endpoint'
 import { lazyRedactor, redactValue } from '../redact'
@@ -20,6 +23,7 @@ import { type ManagerSettings, validateManagerOptions } from '../validate'
 import { earlyRefreshRetryAt, lifetimeFrom } from './expiry'
 import { LruMap } from './memory-store'
 import { backoff, Cooldowns, type RetryOptions, retryDelay } from './retry'
+import { asRevocationError, postRevocationRequest } from './revocation'
 import { StoreProtocol } from './store-protocol'
 import { toToken } from './token-response'
 
@@ -84,6 +88,27 @@ export interface GetTokenOptions extends TokenParams {
   signal?: AbortSignal | undefined
 }
 
+/**
+ * Options of {@link TokenManager.revoke}. With no scope, audience or resource, every token the
+ * manager holds is revoked; with any of them, only the tokens `getToken()` with the same
+ * options returns.
+ */
+export type RevokeOptions = TokenParams
+
+/** What {@link TokenManager.revoke} revoked. */
+export interface RevokeResult {
+  /** Access tokens the revocation endpoint accepted (200). */
+  accessTokens: number
+  /** Refresh tokens the revocation endpoint accepted (200). */
+  refreshTokens: number
+}
+
+/** Options of {@link TokenManager.close}. */
+export interface CloseOptions {
+  /** Revoke every token the manager holds first (see {@link TokenManager.revoke}). @default false */
+  revoke?: boolean | undefined
+}
+
 /** The rejection backoff (see `TokenManager.reject`): the first wait and the longest, in ms. */
 const REJECTION_BACKOFF = { first: 1_000, max: 60_000 }
 
@@ -134,10 +159,16 @@ export class TokenManager {
     retried: 0,
     fromStore: 0,
     rejectionBackoffs: 0,
+    revoked: 0,
+    revocationsFailed: 0,
     reasons: { cold: 0, expiring: 0, rejected: 0 },
   }
   /** Keys whose tokens the API keeps rejecting (see {@link reject}); none in the common case. */
   readonly #rejections = new Map<string, Rejections>()
+  /** Token requests under way, so that `close()` can wait for them before revoking. */
+  readonly #inFlight = new Set<Promise<Token>>()
+  /** Set by `close()`: `getToken()` then rejects. */
+  #closed = false
   /** One in-flight refresh per key (p-memoize with `cache: false` only shares pending promises). */
   readonly #flight: (key: string, reason: RefreshReason, params: ResolvedParams) => Promise<Token>
 
@@ -166,6 +197,7 @@ export class TokenManager {
     this.#cooldowns = new Cooldowns(settings.now, settings.maxRetryAfter)
     this.#defaultKey = this.#keyOf(this.#grant.params)
     this.#tokenUrls.add(this.#grant.tokenUrl)
+    if (this.#grant.revocationUrl !== undefined) this.#tokenUrls.add(this.#grant.revocationUrl)
     this.#flight = pMemoize(
       (key: string, reason: RefreshReason, params: ResolvedParams) =>
         this.#refresh(key, reason, params),
@@ -178,6 +210,7 @@ export class TokenManager {
    * Scope, audience and resource may differ per call; each set is cached on its own.
    */
   getToken(options?: GetTokenOptions): Promise<Token> {
+    if (this.#closed) return Promise.reject(closedError())
     let key = this.#defaultKey
     let params = this.#grant.params
     if (
@@ -209,6 +242,11 @@ export class TokenManager {
     const reason: RefreshReason =
       entry === undefined ? 'cold' : entry.rejected ? 'rejected' : 'expiring'
     const flight = this.#flight(key, reason, params)
+    if (!this.#inFlight.has(flight)) {
+      this.#inFlight.add(flight)
+      const done = () => this.#inFlight.delete(flight)
+      flight.then(done, done)
+    }
     return options?.signal ? abortable(flight, options.signal) : flight
   }
 
@@ -268,6 +306,97 @@ export class TokenManager {
     if (key !== undefined) this.#rejections.delete(key)
   }
 
+  /**
+   * Revokes tokens at the grant's revocation endpoint (RFC 7009) and drops them: with no
+   * options every token this manager holds, with `scope`/`audience`/`resource` only those
+   * `getToken()` with the same options returns. For each cache key the refresh token goes first
+   * (revoking it may revoke its access tokens, §2.1), then the access token, each as
+   * `token=…&token_type_hint=…` with the grant's client authentication. With a `store`, the
+   * shared entry of each key is revoked and deleted too. Transient failures (5xx, 429, network,
+   * timeout) are retried like token requests.
+   *
+   * The tokens are dropped whatever the outcome, so none is ever sent again; the next
+   * `getToken()` asks for a new one. A token request under way when `revoke()` starts is not
+   * waited for (`close()` waits). Rejects with a `ConfigError` naming `revocationUrl` when the
+   * grant has none, else, once every token was tried, with the first {@link RevocationError}.
+   */
+  async revoke(options?: RevokeOptions): Promise<RevokeResult> {
+    const grant = this.#grant
+    const revokeRequest = grant.revoke?.bind(grant)
+    if (revokeRequest === undefined) {
+      throw new ConfigError(
+        'revocationUrl',
+        `the ${grant.type} grant has no revocation endpoint, so revoke() cannot revoke its tokens`,
+        "Pass the server's revocation endpoint (its metadata's revocation_endpoint) to the grant, e.g. revocationUrl: 'https://auth.example.com/oauth/revoke'.",
+      )
+    }
+    let keys: string[]
+    if (
+      options &&
+      (options.scope !== undefined ||
+        options.audience !== undefined ||
+        options.resource !== undefined)
+    ) {
+      keys = [this.#keyOf(resolveParams(options, grant.params))]
+    } else {
+      keys = [...this.#memory.keys()]
+      // Another process may hold this manager's default token in the shared store.
+      if (this.#shared && !keys.includes(this.#defaultKey)) keys.push(this.#defaultKey)
+    }
+    const result: RevokeResult = { accessTokens: 0, refreshTokens: 0 }
+    const done = new Set<string>()
+    let firstFailure: RevocationError | undefined
+    const revokeKey = async (key: string) => {
+      const tokens: Token[] = []
+      const entry = this.#memory.get(key)
+      if (entry) tokens.push(entry.token)
+      this.#drop(key)
+      const shared = this.#shared && (await this.#shared.take(key))
+      if (shared) tokens.push(shared)
+      const revoked: TokenTypeHint[] = []
+      const attempt = async (token: string | undefined, hint: TokenTypeHint) => {
+        if (token === undefined || done.has(token)) return
+        done.add(token)
+        try {
+          await this.#revokeOne(key, token, hint, revokeRequest, tokens.flatMap(both))
+          if (!revoked.includes(hint)) revoked.push(hint)
+          this.#stats.revoked++
+          if (hint === 'access_token') result.accessTokens++
+          else result.refreshTokens++
+        } catch (error) {
+          const failure = error as RevocationError
+          firstFailure ??= failure
+          this.#stats.revocationsFailed++
+          this.#emit({ type: 'revocation_failed', key, token: hint, error: failure })
+        }
+      }
+      for (const token of tokens) await attempt(token.refreshToken, 'refresh_token')
+      for (const token of tokens) await attempt(token.accessToken, 'access_token')
+      if (revoked.length > 0) this.#emit({ type: 'token_revoked', key, tokens: revoked })
+    }
+    await Promise.all(keys.map(revokeKey))
+    if (firstFailure) throw firstFailure
+    return result
+  }
+
+  /**
+   * Shuts the manager down: waits for token requests under way, revokes every token it holds
+   * when `revoke` is set (see {@link revoke}; a failure rejects, after the manager is closed),
+   * and drops them. Afterwards `getToken()`, and so every adapter request, rejects with code
+   * `manager_closed`. The manager runs no timers of its own, so nothing else is left to stop.
+   * Calling it again does nothing more (with `revoke`, it revokes what is left).
+   */
+  async close(options?: CloseOptions): Promise<void> {
+    this.#closed = true
+    while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight])
+    try {
+      if (options?.revoke) await this.revoke()
+    } finally {
+      for (const key of [...this.#memory.keys()]) this.#drop(key)
+      this.#paramKeys.clear()
+    }
+  }
+
   /** Whether `url` is one of this manager's token endpoints (adapters never add a token to it). */
   isTokenEndpoint(url: string | URL): boolean {
     return this.#tokenUrls.has(url)
@@ -281,6 +410,46 @@ export class TokenManager {
   /** No secrets here: what `console.log(manager)` and `JSON.stringify` show. */
   toJSON(): Record<string, unknown> {
     return { grant: this.#grant.type, tokenUrl: this.#grant.tokenUrl, stats: this.stats() }
+  }
+
+  /** Forgets the token of `key`, so the next `getToken()` asks for a new one. */
+  #drop(key: string): void {
+    const entry = this.#memory.get(key)
+    if (entry === undefined) return
+    this.#memory.delete(key)
+    this.#keyByToken.delete(entry.token.accessToken)
+    this.#rejections.delete(key)
+  }
+
+  /** One token to the revocation endpoint, retried with backoff while it fails transiently. */
+  async #revokeOne(
+    key: string,
+    token: string,
+    hint: TokenTypeHint,
+    build: (token: string, hint: TokenTypeHint) => TokenRequest | Promise<TokenRequest>,
+    revoking: readonly (string | undefined)[],
+  ): Promise<void> {
+    const { retry, random, timers, deadline } = this.#settings
+    const known = () => [...this.#knownSecrets(), ...revoking]
+    const firstStart = this.#now()
+    for (let attempt = 1; ; attempt++) {
+      let failure: RevocationError
+      try {
+        const request = await build(token, hint)
+        this.#tokenUrls.add(request.url)
+        await postRevocationRequest(request, hint, known(), this.#settings)
+        return
+      } catch (error) {
+        failure = redactValue(asRevocationError(error, hint), lazyRedactor(known))
+      }
+      const delay = retry === false ? undefined : retryDelay(failure, attempt, retry, random)
+      if (delay === undefined || this.#now() - firstStart + delay > deadline) {
+        if (attempt > 1) failure.message += ` (after ${attempt} attempts)`
+        throw failure
+      }
+      this.#emit({ type: 'token_retry', key, attempt, delay, error: failure })
+      await backoff(delay, timers)
+    }
   }
 
   #keyOf(params: ResolvedParams): string {
@@ -473,6 +642,19 @@ export class TokenManager {
 /** Creates a {@link TokenManager}. */
 export function createTokenManager(options: TokenManagerOptions): TokenManager {
   return new TokenManager(options)
+}
+
+/** What `getToken()` rejects with once {@link TokenManager.close} was called. */
+function closedError(): OAuthInterceptorsError {
+  return new OAuthInterceptorsError(
+    'The token manager was closed; create a new one to get tokens again',
+    'manager_closed',
+  )
+}
+
+/** The secrets of a token: its access token and refresh token. */
+function both(token: Token): Array<string | undefined> {
+  return [token.accessToken, token.refreshToken]
 }
 
 /** One part of a call's params signature; `\u0001` marks "not given" (a scope may be ''). */
