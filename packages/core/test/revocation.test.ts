@@ -5,6 +5,7 @@ import {
   createTokenManager,
   customGrant,
   MemoryTokenStore,
+  passwordGrant,
   refreshTokenGrant,
   type TokenEvent,
 } from '../src/index'
@@ -213,6 +214,17 @@ describe('manager.revoke() (RFC 7009)', () => {
         allowInsecureHttp: true,
       }).revocationUrl,
     ).toBe('http://auth.internal/revoke')
+    const login = { ...options, username: 'ada', password: 'password-123' }
+    expect(passwordGrant({ ...login, revocationUrl: REVOCATION_URL }).revocationUrl).toBe(
+      REVOCATION_URL,
+    )
+    expect(() =>
+      customGrant({
+        tokenUrl: TOKEN_URL,
+        request: () => ({}),
+        revocationUrl: 'ftp://auth.example.test/revoke',
+      }),
+    ).toThrow(expect.objectContaining({ option: 'revocationUrl' }))
   })
 
   it('counts the revocation endpoint among the token endpoints, so adapters never send it a token', () => {

@@ -358,7 +358,7 @@ export class TokenManager {
         if (token === undefined || done.has(token)) return
         done.add(token)
         try {
-          await this.#revokeOne(key, token, hint, revokeRequest, tokens.flatMap(both))
+          await this.#revokeOne(token, hint, revokeRequest, tokens.flatMap(both))
           if (!revoked.includes(hint)) revoked.push(hint)
           this.#stats.revoked++
           if (hint === 'access_token') result.accessTokens++
@@ -423,7 +423,6 @@ export class TokenManager {
 
   /** One token to the revocation endpoint, retried with backoff while it fails transiently. */
   async #revokeOne(
-    key: string,
     token: string,
     hint: TokenTypeHint,
     build: (token: string, hint: TokenTypeHint) => TokenRequest | Promise<TokenRequest>,
@@ -447,7 +446,6 @@ export class TokenManager {
         if (attempt > 1) failure.message += ` (after ${attempt} attempts)`
         throw failure
       }
-      this.#emit({ type: 'token_retry', key, attempt, delay, error: failure })
       await backoff(delay, timers)
     }
   }
