@@ -455,3 +455,32 @@ describe('customGrant revocation', () => {
     ])
   })
 })
+
+describe('a revoke() builder that throws', () => {
+  it('is a RevocationError with code custom_grant_error whose cause has the token redacted', async () => {
+    tokenEndpoint(issuing())
+    const manager = createTokenManager({
+      grant: customGrant({
+        tokenUrl: TOKEN_URL,
+        request: () => ({ form: { grant_type: 'client_credentials' } }),
+        revocationUrl: REVOCATION_URL,
+        revoke: (token) => {
+          throw new Error(`cannot sign a revocation of ${token}`)
+        },
+      }),
+    })
+    const { accessToken } = await manager.getToken()
+
+    const error = await manager.revoke().catch((thrown: unknown) => thrown)
+
+    expect(error).toMatchObject({
+      name: 'RevocationError',
+      code: 'custom_grant_error',
+      tokenTypeHint: 'access_token',
+    })
+    // RevocationError → the custom grant's error → what revoke() threw.
+    const thrown = ((error as Error).cause as Error).cause
+    expect(String(thrown)).toBe('Error: cannot sign a revocation of [redacted]')
+    expect(JSON.stringify(error)).not.toContain(accessToken)
+  })
+})
