@@ -35,6 +35,7 @@ export type TokenEndpointErrorCode =
   | 'invalid_response'
   | 'unsupported_token_type'
   | 'custom_grant_error'
+  | 'token_revoked'
 
 /** Every `code` an {@link OAuthInterceptorsError} may carry. */
 export type ErrorCode =
@@ -149,7 +150,8 @@ export class OAuthError extends OAuthInterceptorsError {
  * The token request failed on the way: HTTP status without an OAuth error body, network
  * failure, timeout, a response we cannot use (not JSON/form, no `access_token`), or a
  * grant's own code that threw while building the request or reading the response
- * (`custom_grant_error`, with what it threw as `cause`).
+ * (`custom_grant_error`, with what it threw as `cause`), or a request that would have carried a
+ * refresh token `revoke()` revoked (`token_revoked`, not sent).
  */
 export class TokenEndpointError extends OAuthInterceptorsError {
   /** Always `'TokenEndpointError'`. */

@@ -93,9 +93,11 @@ describe('manager.revoke() (RFC 7009)', () => {
     const token = await manager.getToken()
     expect(token.refreshToken).toBe('refresh-token-1-3b8d1f')
 
-    expect(await manager.revoke()).toEqual({ accessTokens: 1, refreshTokens: 1 })
+    // The rotated refresh token, the one the grant started from, then the access token.
+    expect(await manager.revoke()).toEqual({ accessTokens: 1, refreshTokens: 2 })
 
     expect(revocations.map((request) => request.headers.authorization)).toEqual([
+      undefined,
       undefined,
       undefined,
     ])
@@ -107,11 +109,62 @@ describe('manager.revoke() (RFC 7009)', () => {
         ['client_secret', SECRET],
       ],
       [
+        ['token', 'initial-refresh-token-77'],
+        ['token_type_hint', 'refresh_token'],
+        ['client_id', 'web'],
+        ['client_secret', SECRET],
+      ],
+      [
         ['token', 'access-token-1-5c7e9a'],
         ['token_type_hint', 'access_token'],
         ['client_id', 'web'],
         ['client_secret', SECRET],
       ],
+    ])
+  })
+
+  it('never sends a revoked refresh token again: a refreshTokenGrant whose token was not rotated stops with token_revoked', async () => {
+    // No refresh_token in the response: the one the grant starts from stays current (RFC 6749 §6).
+    const tokens = tokenEndpoint(issuing())
+    const revocations = revocationEndpoint()
+    const manager = createTokenManager({
+      grant: refreshTokenGrant({
+        tokenUrl: TOKEN_URL,
+        revocationUrl: REVOCATION_URL,
+        clientId: 'web',
+        clientSecret: SECRET,
+        refreshToken: 'initial-refresh-token-77',
+      }),
+    })
+    await manager.getToken()
+    await manager.revoke()
+    expect(new URLSearchParams(revocations[0]?.body).get('token')).toBe('initial-refresh-token-77')
+
+    await expect(manager.getToken()).rejects.toMatchObject({
+      name: 'TokenEndpointError',
+      code: 'token_revoked',
+      transient: false,
+    })
+    expect(tokens).toHaveLength(1)
+  })
+
+  it("revokes a refreshTokenGrant's starting refresh token with every key, also before any token request, and not with one key", async () => {
+    const revocations = revocationEndpoint()
+    const grant = refreshTokenGrant({
+      tokenUrl: TOKEN_URL,
+      revocationUrl: REVOCATION_URL,
+      clientId: 'web',
+      clientSecret: SECRET,
+      refreshToken: 'initial-refresh-token-77',
+    })
+    const manager = createTokenManager({ grant })
+    expect(await manager.revoke({ scope: 'read' })).toEqual({ accessTokens: 0, refreshTokens: 0 })
+    expect(revocations).toHaveLength(0)
+
+    expect(await manager.revoke()).toEqual({ accessTokens: 0, refreshTokens: 1 })
+    expect(form(revocations[0]?.body ?? '').slice(0, 2)).toEqual([
+      ['token', 'initial-refresh-token-77'],
+      ['token_type_hint', 'refresh_token'],
     ])
   })
 
@@ -280,15 +333,23 @@ describe('revocation failures', () => {
       expect(text).not.toContain(token.refreshToken)
       expect(text).not.toContain(SECRET)
     }
-    expect(events.filter((event) => event.type === 'revocation_failed')).toHaveLength(2)
-    expect(manager.stats()).toMatchObject({ revoked: 0, revocationsFailed: 2 })
+    expect(events.filter((event) => event.type === 'revocation_failed')).toHaveLength(3)
+    expect(manager.stats()).toMatchObject({ revoked: 0, revocationsFailed: 3 })
     await manager.getToken()
     expect(tokens).toHaveLength(2)
-    // A fresh login, not the dropped refresh token.
+    // A fresh start from the grant's refresh token (not revoked), not the dropped rotated one.
     expect(new URLSearchParams(tokens[1]?.body).get('refresh_token')).toBe(
       'initial-refresh-token-77',
     )
   })
+
+  const client = () =>
+    clientCredentials({
+      tokenUrl: TOKEN_URL,
+      revocationUrl: REVOCATION_URL,
+      clientId: 'svc',
+      clientSecret: SECRET,
+    })
 
   it('a 503 is a transient http_error, retried like a token request', async () => {
     tokenEndpoint(issuing())
@@ -296,7 +357,7 @@ describe('revocation failures', () => {
       index === 0 ? [503, '', { 'retry-after': '0' }] : [200, ''],
     )
     const manager = createTokenManager({
-      grant: grant(),
+      grant: client(),
       retry: { retries: 1, minDelay: 1, maxDelay: 1 },
       random: () => 0,
     })
@@ -308,7 +369,7 @@ describe('revocation failures', () => {
   it('a 503 after the retries rejects with status and transient set', async () => {
     tokenEndpoint(issuing())
     revocationEndpoint(() => [503, 'Service Unavailable', { 'content-type': 'text/plain' }])
-    const manager = createTokenManager({ grant: grant(), retry: false })
+    const manager = createTokenManager({ grant: client(), retry: false })
     await manager.getToken()
     await expect(manager.revoke()).rejects.toMatchObject({
       name: 'RevocationError',
@@ -321,7 +382,7 @@ describe('revocation failures', () => {
 
   it('a network error names the origin only and redacts what the platform quoted', async () => {
     const tokens = tokenEndpoint(issuing())
-    const manager = createTokenManager({ grant: grant(), retry: false })
+    const manager = createTokenManager({ grant: client(), retry: false })
     const token = await manager.getToken()
     nock(ISSUER)
       .post('/oauth/revoke')
@@ -389,6 +450,7 @@ describe('manager.close()', () => {
     await manager.close({ revoke: true })
 
     expect(revocations.map((r) => new URLSearchParams(r.body).get('token_type_hint'))).toEqual([
+      'refresh_token',
       'refresh_token',
       'access_token',
     ])

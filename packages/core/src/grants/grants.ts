@@ -80,6 +80,11 @@ export interface Grant {
    */
   revoke?(token: string, hint: TokenTypeHint): MaybePromise<TokenRequest>
   /**
+   * The refresh token the grant starts from, if it has one (`refreshTokenGrant`): `revoke()`
+   * revokes it along with the cached tokens. A method, so that printing a grant never shows it.
+   */
+  startingRefreshToken?(): string
+  /**
    * The secrets this grant holds (client secret, Basic credentials, password, refresh token, key
    * material), so that none is repeated from server text into an error or event. Read only when
    * an error is being built. What a request carries in its `Authorization` header or in members
@@ -451,6 +456,7 @@ export function refreshTokenGrant(options: RefreshTokenGrantOptions): Grant {
     parse: parseStandardResponse,
     secrets: () => [...client.secrets(), initial],
     ...revocationOf(options, client),
+    startingRefreshToken: () => initial,
   }
 }
 

@@ -6,6 +6,7 @@ import {
   type RevocationError,
   TokenEndpointError,
 } from '../errors'
+import { fingerprint } from '../grants/fingerprint'
 import {
   customGrantError,
   type Grant,
@@ -16,7 +17,7 @@ import {
   type TokenTypeHint,
 } from '../grants/grants'
 import { type FetchLike, postTokenRequest } from '../grants/token-endpoint'
-import { lazyRedactor, redactValue } from '../redact'
+import { lazyRedactor, redactValue, requestSecrets } from '../redact'
 import type { RefreshReason, Timers, Token, TokenEvent, TokenStats, TokenStore } from '../types'
 import { EndpointSet } from '../url'
 import { type ManagerSettings, validateManagerOptions } from '../validate'
@@ -167,6 +168,11 @@ export class TokenManager {
   readonly #rejections = new Map<string, Rejections>()
   /** Token requests under way, so that `close()` can wait for them before revoking. */
   readonly #inFlight = new Set<Promise<Token>>()
+  /**
+   * Fingerprints (never the tokens) of refresh tokens `revoke()` revoked, so that none is sent
+   * again, e.g. the one a `refreshTokenGrant` starts from when the server did not rotate it.
+   */
+  readonly #revokedRefreshTokens = new Set<string>()
   /** Set by `close()`: `getToken()` then rejects. */
   #closed = false
   /** One in-flight refresh per key (p-memoize with `cache: false` only shares pending promises). */
@@ -308,8 +314,10 @@ export class TokenManager {
 
   /**
    * Revokes tokens at the grant's revocation endpoint (RFC 7009) and drops them: with no
-   * options every token this manager holds, with `scope`/`audience`/`resource` only those
-   * `getToken()` with the same options returns. For each cache key the refresh token goes first
+   * options every token this manager holds, key after key, and the refresh token a
+   * `refreshTokenGrant` starts from; with `scope`/`audience`/`resource` only those
+   * `getToken()` with the same options returns. A revoked refresh token is never sent again: a
+   * token request that would carry one fails with code `token_revoked`. For each cache key the refresh token goes first
    * (revoking it may revoke its access tokens, §2.1), then the access token, each as
    * `token=…&token_type_hint=…` with the grant's client authentication. With a `store`, the
    * shared entry of each key is revoked and deleted too. Transient failures (5xx, 429, network,
@@ -330,36 +338,41 @@ export class TokenManager {
         "Pass the server's revocation endpoint (its metadata's revocation_endpoint) to the grant, e.g. revocationUrl: 'https://auth.example.com/oauth/revoke'.",
       )
     }
-    let keys: string[]
-    if (
-      options &&
+    const one =
+      options !== undefined &&
       (options.scope !== undefined ||
         options.audience !== undefined ||
         options.resource !== undefined)
-    ) {
-      keys = [this.#keyOf(resolveParams(options, grant.params))]
-    } else {
-      keys = [...this.#memory.keys()]
-      // Another process may hold this manager's default token in the shared store.
-      if (this.#shared && !keys.includes(this.#defaultKey)) keys.push(this.#defaultKey)
-    }
+    const keys = one
+      ? [this.#keyOf(resolveParams(options, grant.params))]
+      : [...this.#memory.keys()]
+    // Another process may hold this manager's default token in the shared store.
+    if (!one && this.#shared && !keys.includes(this.#defaultKey)) keys.push(this.#defaultKey)
+    // The refresh token a refreshTokenGrant starts from is every key's: revoked with all of them.
+    const starting = one ? undefined : grant.startingRefreshToken?.()
+    if (starting !== undefined && !keys.includes(this.#defaultKey)) keys.unshift(this.#defaultKey)
     const result: RevokeResult = { accessTokens: 0, refreshTokens: 0 }
     const done = new Set<string>()
     let firstFailure: RevocationError | undefined
     const revokeKey = async (key: string) => {
-      const tokens: Token[] = []
+      const held: Token[] = []
       const entry = this.#memory.get(key)
-      if (entry) tokens.push(entry.token)
+      if (entry) held.push(entry.token)
       this.#drop(key)
       const shared = this.#shared && (await this.#shared.take(key))
-      if (shared) tokens.push(shared)
+      if (shared) held.push(shared)
+      const refreshTokens = held.map((token) => token.refreshToken)
+      if (key === this.#defaultKey) refreshTokens.push(starting)
+      const accessTokens = held.map((token) => token.accessToken)
+      const revoking = [...refreshTokens, ...accessTokens]
       const revoked: TokenTypeHint[] = []
       const attempt = async (token: string | undefined, hint: TokenTypeHint) => {
         if (token === undefined || done.has(token)) return
         done.add(token)
         try {
-          await this.#revokeOne(token, hint, revokeRequest, tokens.flatMap(both))
+          await this.#revokeOne(token, hint, revokeRequest, revoking)
           if (!revoked.includes(hint)) revoked.push(hint)
+          if (hint === 'refresh_token') this.#rememberRevoked(token)
           this.#stats.revoked++
           if (hint === 'access_token') result.accessTokens++
           else result.refreshTokens++
@@ -370,11 +383,13 @@ export class TokenManager {
           this.#emit({ type: 'revocation_failed', key, token: hint, error: failure })
         }
       }
-      for (const token of tokens) await attempt(token.refreshToken, 'refresh_token')
-      for (const token of tokens) await attempt(token.accessToken, 'access_token')
+      // Refresh tokens first: revoking one may revoke its access tokens (RFC 7009 §2.1).
+      for (const token of refreshTokens) await attempt(token, 'refresh_token')
+      for (const token of accessTokens) await attempt(token, 'access_token')
       if (revoked.length > 0) this.#emit({ type: 'token_revoked', key, tokens: revoked })
     }
-    await Promise.all(keys.map(revokeKey))
+    // One key after another: deterministic, and gentle on the server at shutdown.
+    for (const key of keys) await revokeKey(key)
     if (firstFailure) throw firstFailure
     return result
   }
@@ -419,6 +434,25 @@ export class TokenManager {
     this.#memory.delete(key)
     this.#keyByToken.delete(entry.token.accessToken)
     this.#rejections.delete(key)
+  }
+
+  #rememberRevoked(refreshToken: string): void {
+    const set = this.#revokedRefreshTokens
+    set.add(fingerprint(refreshToken))
+    // Bounded: the oldest go first.
+    if (set.size > 1_000) set.delete(set.values().next().value as string)
+  }
+
+  /** A request that would send a refresh token `revoke()` revoked is never sent. */
+  #refuseRevoked(request: TokenRequest): void {
+    for (const secret of requestSecrets(request)) {
+      if (this.#revokedRefreshTokens.has(fingerprint(secret))) {
+        throw new TokenEndpointError(
+          'The token request would carry a refresh token that revoke() revoked, so it was not sent; give the grant a new refresh token (a new manager)',
+          'token_revoked',
+        )
+      }
+    }
   }
 
   /** One token to the revocation endpoint, retried with backoff while it fails transiently. */
@@ -587,6 +621,7 @@ export class TokenManager {
       this.#emit({ type: 'token_requested', key, reason, via, attempt })
       try {
         const request = await build()
+        if (this.#revokedRefreshTokens.size > 0) this.#refuseRevoked(request)
         this.#tokenUrls.add(request.url)
         const body = await postTokenRequest(request, this.#settings)
         const token = toToken(body, this.#settings, startedAt, usedRefreshToken)
@@ -648,11 +683,6 @@ function closedError(): OAuthInterceptorsError {
     'The token manager was closed; create a new one to get tokens again',
     'manager_closed',
   )
-}
-
-/** The secrets of a token: its access token and refresh token. */
-function both(token: Token): Array<string | undefined> {
-  return [token.accessToken, token.refreshToken]
 }
 
 /** One part of a call's params signature; `\u0001` marks "not given" (a scope may be ''). */
