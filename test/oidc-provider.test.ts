@@ -6,6 +6,7 @@ import {
 } from '@oauth-interceptors/core'
 import {
   type AuthorizationServer,
+  basicCredentials,
   DEMO_CLIENTS,
   type DemoClient,
   RESOURCES,
@@ -48,11 +49,12 @@ beforeEach(() => {
 function managerFor(
   client: DemoClient,
   resource: string = RESOURCES.jwt,
-  options: { now?: () => number; clientSecret?: string } = {},
+  options: { now?: () => number; clientSecret?: string; revocationUrl?: string } = {},
 ): TokenManager {
   return createTokenManager({
     grant: clientCredentials({
       tokenUrl: as.tokenUrl,
+      ...(options.revocationUrl && { revocationUrl: options.revocationUrl }),
       clientId: client.clientId,
       clientSecret: options.clientSecret ?? client.clientSecret,
       clientAuth: client.clientAuth,
@@ -246,5 +248,116 @@ describe('one manager shared by every adapter', () => {
 
     expect([...cold, ...afterRevocation].every((reply) => reply.status === 200)).toBe(true)
     expect(sent()).toHaveLength(2)
+  })
+})
+
+/** Whether the server still takes `token`, asked at its introspection endpoint (RFC 7662). */
+async function introspect(token: string): Promise<{ active: boolean; client_id?: string }> {
+  const response = await fetch(as.introspectionUrl, {
+    method: 'POST',
+    headers: {
+      authorization: basicCredentials(as.introspectionClient),
+      'content-type': 'application/x-www-form-urlencoded',
+    },
+    body: new URLSearchParams({ token, token_type_hint: 'access_token' }),
+  })
+  expect(response.status).toBe(200)
+  return (await response.json()) as { active: boolean; client_id?: string }
+}
+
+describe('revocation (RFC 7009) against oidc-provider', () => {
+  it.each([
+    ['client_secret_basic', DEMO_CLIENTS.basic],
+    ['client_secret_post', DEMO_CLIENTS.post],
+    ['reserved characters in Basic', DEMO_CLIENTS.reserved],
+  ] as const)(
+    'revoke() with %s: the token is inactive by introspection afterwards, and the next getToken() gets a new one',
+    async (_, client) => {
+      const manager = managerFor(client, RESOURCES.opaque, { revocationUrl: as.revocationUrl })
+      const { accessToken } = await manager.getToken()
+      expect(await introspect(accessToken)).toMatchObject({
+        active: true,
+        client_id: client.clientId,
+      })
+
+      expect(await manager.revoke()).toEqual({ accessTokens: 1, refreshTokens: 0 })
+
+      expect(await introspect(accessToken)).toEqual({ active: false })
+      const sent = tokenRequestsFrom()
+      const next = await manager.getToken()
+      expect(next.accessToken).not.toBe(accessToken)
+      expect(sent()).toHaveLength(1)
+      expect(await introspect(next.accessToken)).toMatchObject({ active: true })
+    },
+  )
+
+  it('close({ revoke: true }) revokes at shutdown, then refuses getToken()', async () => {
+    const manager = managerFor(DEMO_CLIENTS.basic, RESOURCES.opaque, {
+      revocationUrl: as.revocationUrl,
+    })
+    const { accessToken } = await manager.getToken()
+
+    await manager.close({ revoke: true })
+
+    expect(await introspect(accessToken)).toEqual({ active: false })
+    await expect(manager.getToken()).rejects.toMatchObject({ code: 'manager_closed' })
+  })
+
+  it('a JWT access token: the server answers unsupported_token_type, a RevocationError without the token; the token is dropped all the same', async () => {
+    const client = DEMO_CLIENTS.basic
+    const manager = managerFor(client, RESOURCES.jwt, { revocationUrl: as.revocationUrl })
+    const { accessToken } = await manager.getToken()
+
+    const error = await manager.revoke().catch((thrown: unknown) => thrown)
+
+    expect(error).toMatchObject({
+      name: 'RevocationError',
+      code: 'unsupported_token_type',
+      status: 400,
+      tokenTypeHint: 'access_token',
+      transient: false,
+    })
+    expect(JSON.stringify(error)).not.toContain(accessToken)
+    expect(String(error)).not.toContain(client.clientSecret)
+    const sent = tokenRequestsFrom()
+    expect((await manager.getToken()).accessToken).not.toBe(accessToken)
+    expect(sent()).toHaveLength(1)
+  })
+
+  it('a wrong client secret: invalid_client, with the secret nowhere in the error', async () => {
+    const manager = createTokenManager({
+      grant: clientCredentials({
+        tokenUrl: as.tokenUrl,
+        revocationUrl: as.revocationUrl,
+        clientId: DEMO_CLIENTS.basic.clientId,
+        clientSecret: DEMO_CLIENTS.basic.clientSecret,
+        resource: RESOURCES.opaque,
+      }),
+    })
+    const { accessToken } = await manager.getToken()
+    // The same token, revoked by a client with a wrong secret.
+    const impostor = createTokenManager({
+      grant: clientCredentials({
+        tokenUrl: as.tokenUrl,
+        revocationUrl: as.revocationUrl,
+        clientId: DEMO_CLIENTS.basic.clientId,
+        clientSecret: 'wrong-secret-0a9b8c',
+        resource: RESOURCES.opaque,
+      }),
+      fetch: (url, init) =>
+        url === as.tokenUrl
+          ? Promise.resolve(
+              Response.json({ access_token: accessToken, token_type: 'Bearer', expires_in: 30 }),
+            )
+          : fetch(url, init),
+    })
+    await impostor.getToken()
+
+    const error = await impostor.revoke().catch((thrown: unknown) => thrown)
+
+    expect(error).toMatchObject({ name: 'RevocationError', code: 'invalid_client', status: 401 })
+    expect(JSON.stringify(error)).not.toContain('wrong-secret-0a9b8c')
+    expect(JSON.stringify(error)).not.toContain(accessToken)
+    expect(await introspect(accessToken)).toMatchObject({ active: true })
   })
 })

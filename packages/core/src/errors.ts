@@ -1,6 +1,6 @@
 /**
  * Error codes an authorization server may answer (RFC 6749 §5.2 and §4.1.2.1, RFC 6750 §3.1,
- * RFC 8628 §3.5, RFC 8693 §2.2.2, RFC 8707 §2, RFC 9449 §7.1). Any other string a server sends
+ * RFC 7009 §2.2.1, RFC 8628 §3.5, RFC 8693 §2.2.2, RFC 8707 §2, RFC 9449 §7.1). Any other string a server sends
  * is accepted as is.
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-5.2
  */
@@ -23,6 +23,7 @@ export type OAuthErrorCode =
   | 'invalid_target'
   | 'invalid_dpop_proof'
   | 'use_dpop_nonce'
+  | 'unsupported_token_type'
   // Keeps the known codes in editor completions while accepting any code a server sends.
   | (string & {})
 
@@ -34,9 +35,14 @@ export type TokenEndpointErrorCode =
   | 'invalid_response'
   | 'unsupported_token_type'
   | 'custom_grant_error'
+  | 'token_revoked'
 
 /** Every `code` an {@link OAuthInterceptorsError} may carry. */
-export type ErrorCode = TokenEndpointErrorCode | 'invalid_config' | OAuthErrorCode
+export type ErrorCode =
+  | TokenEndpointErrorCode
+  | 'invalid_config'
+  | 'manager_closed'
+  | OAuthErrorCode
 
 /**
  * Base class of every error this library throws. `code` is a stable string to branch on;
@@ -144,7 +150,8 @@ export class OAuthError extends OAuthInterceptorsError {
  * The token request failed on the way: HTTP status without an OAuth error body, network
  * failure, timeout, a response we cannot use (not JSON/form, no `access_token`), or a
  * grant's own code that threw while building the request or reading the response
- * (`custom_grant_error`, with what it threw as `cause`).
+ * (`custom_grant_error`, with what it threw as `cause`), or a request that would have carried a
+ * refresh token `revoke()` revoked (`token_revoked`, not sent).
  */
 export class TokenEndpointError extends OAuthInterceptorsError {
   /** Always `'TokenEndpointError'`. */
@@ -165,6 +172,43 @@ export class TokenEndpointError extends OAuthInterceptorsError {
   ) {
     super(message, code, options)
     this.status = options.status
+  }
+}
+
+/**
+ * Revoking a token (RFC 7009) failed. `code` is the server's RFC 6749 §5.2 `error` (e.g.
+ * `unsupported_token_type`, `invalid_client`) or, without one, `http_error` (a 503 says the
+ * server could not revoke it now: `transient`), `network_error`, `timeout` or
+ * `custom_grant_error`. The token was dropped from the manager all the same; the message never
+ * contains it. `cause` is the underlying error, redacted like every other.
+ * @see https://www.rfc-editor.org/rfc/rfc7009#section-2.2.1
+ */
+export class RevocationError extends OAuthInterceptorsError {
+  /** Always `'RevocationError'`. */
+  override name = 'RevocationError'
+  /** Which token could not be revoked. */
+  readonly tokenTypeHint: 'access_token' | 'refresh_token'
+  /** HTTP status, when a response arrived. */
+  readonly status: number | undefined
+  /** The `error_description` member of the server's answer, if any (redacted). */
+  readonly errorDescription: string | undefined
+
+  constructor(
+    message: string,
+    code: ErrorCode,
+    options: {
+      tokenTypeHint: 'access_token' | 'refresh_token'
+      status?: number | undefined
+      errorDescription?: string | undefined
+      cause?: unknown
+      transient?: boolean
+      retryAfter?: number | undefined
+    },
+  ) {
+    super(message, code, options)
+    this.tokenTypeHint = options.tokenTypeHint
+    this.status = options.status
+    this.errorDescription = options.errorDescription
   }
 }
 

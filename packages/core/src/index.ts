@@ -13,6 +13,7 @@ export {
   isOAuthInterceptorsError,
   OAuthError,
   OAuthInterceptorsError,
+  RevocationError,
   TokenEndpointError,
 } from './errors'
 export type {
@@ -27,6 +28,7 @@ export type {
   TokenParams,
   TokenRequest,
   TokenResponse,
+  TokenTypeHint,
 } from './grants/grants'
 export {
   basicAuthorization,
@@ -38,7 +40,14 @@ export {
 export type { FetchLike } from './grants/token-endpoint'
 export { MemoryTokenStore } from './manager/memory-store'
 export type { RetryOptions } from './manager/retry'
-export type { GetTokenOptions, TokenManager, TokenManagerOptions } from './manager/token-manager'
+export type {
+  CloseOptions,
+  GetTokenOptions,
+  RevokeOptions,
+  RevokeResult,
+  TokenManager,
+  TokenManagerOptions,
+} from './manager/token-manager'
 export { createTokenManager } from './manager/token-manager'
 export type { AuthConfig, RequestPolicyOptions, ResponseLike } from './pipeline/policy'
 export { isTokenRejected } from './pipeline/policy'

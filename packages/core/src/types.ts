@@ -134,6 +134,24 @@ export type TokenEvent =
       delay: number
     }
   | {
+      /** The event's name: `revoke()` revoked a key's tokens at the revocation endpoint (RFC 7009). */
+      type: 'token_revoked'
+      /** The cache key of the token: client, user and scope, never a credential. */
+      key: string
+      /** The kinds of token the server accepted to revoke, refresh token first; never the tokens. */
+      tokens: readonly ('refresh_token' | 'access_token')[]
+    }
+  | {
+      /** The event's name: revoking one of a key's tokens failed; the token was dropped all the same. */
+      type: 'revocation_failed'
+      /** The cache key of the token: client, user and scope, never a credential. */
+      key: string
+      /** The kind of token that could not be revoked. */
+      token: 'refresh_token' | 'access_token'
+      /** Why, a `RevocationError`. */
+      error: OAuthInterceptorsError
+    }
+  | {
       /** The event's name. */
       type: 'store_error'
       /** The cache key of the token: client, user and scope, never a credential. */
@@ -160,6 +178,10 @@ export interface TokenStats {
   fromStore: number
   /** Times an API that rejects fresh tokens too made the manager stop asking for new ones for a while. */
   rejectionBackoffs: number
+  /** Tokens (access and refresh) the revocation endpoint accepted to revoke. */
+  revoked: number
+  /** Tokens whose revocation failed (each was dropped all the same). */
+  revocationsFailed: number
   /** Token requests started, by why the token was needed. */
   reasons: Record<RefreshReason, number>
 }

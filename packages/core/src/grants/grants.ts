@@ -57,6 +57,8 @@ export interface Grant {
   readonly type: string
   /** The token endpoint; requests to it are never given a token by the adapters. */
   readonly tokenUrl: string
+  /** The revocation endpoint (RFC 7009), when configured; adapters never give it a token either. */
+  readonly revocationUrl?: string | undefined
   /**
    * Everything besides params that shapes the token (client id, user name, fingerprints of
    * secret inputs). No secrets. `undefined`: unknown, so its tokens must not go to a shared store.
@@ -73,6 +75,16 @@ export interface Grant {
   /** Reads a successful (2xx, no `error` member) response body. */
   parse(body: Record<string, unknown>): TokenResponse
   /**
+   * A request that revokes `token` (RFC 7009 §2.1), with the client's authentication; absent
+   * when the grant has no revocation endpoint.
+   */
+  revoke?(token: string, hint: TokenTypeHint): MaybePromise<TokenRequest>
+  /**
+   * The refresh token the grant starts from, if it has one (`refreshTokenGrant`): `revoke()`
+   * revokes it along with the cached tokens. A method, so that printing a grant never shows it.
+   */
+  startingRefreshToken?(): string
+  /**
    * The secrets this grant holds (client secret, Basic credentials, password, refresh token, key
    * material), so that none is repeated from server text into an error or event. Read only when
    * an error is being built. What a request carries in its `Authorization` header or in members
@@ -80,6 +92,9 @@ export interface Grant {
    */
   secrets?(): readonly (string | undefined)[]
 }
+
+/** Which kind of token a revocation request carries (RFC 7009 §2.1 `token_type_hint`). */
+export type TokenTypeHint = 'access_token' | 'refresh_token'
 
 /**
  * How the client authenticates at the token endpoint (RFC 6749 §2.3).
@@ -107,6 +122,12 @@ export interface ClientOptions extends TokenParams {
    * `allowInsecureHttp` is set.
    */
   tokenUrl: string
+  /**
+   * Absolute URL of the revocation endpoint (RFC 7009), for `manager.revoke()`; checked like
+   * `tokenUrl`. The server's metadata names it `revocation_endpoint`.
+   * @default none: `revoke()` is a `ConfigError`
+   */
+  revocationUrl?: string | undefined
   /** The client identifier the authorization server issued (RFC 6749 §2.2). */
   clientId: string
   /**
@@ -232,10 +253,20 @@ class ClientAuthentication {
     ]
   }
 
-  /** A POST carrying `members` and the client's credentials. */
-  request(url: string, members: Record<string, BodyValue | undefined>): TokenRequest {
+  /**
+   * A POST carrying `members` and the client's credentials. A revocation request is always
+   * form-encoded (RFC 7009 §2.1), so `client_secret_json` sends its members in the form, and
+   * carries no `extraParams`.
+   */
+  request(
+    url: string,
+    members: Record<string, BodyValue | undefined>,
+    { revocation = false } = {},
+  ): TokenRequest {
     const body: Record<string, BodyValue> = {}
-    for (const [name, value] of Object.entries({ ...this.#extra, ...members })) {
+    for (const [name, value] of Object.entries(
+      revocation ? members : { ...this.#extra, ...members },
+    )) {
       if (value !== undefined && (typeof value === 'string' || value.length > 0)) body[name] = value
     }
     const headers: Record<string, string> = { accept: 'application/json' }
@@ -246,7 +277,7 @@ class ClientAuthentication {
       body.client_id = this.clientId
       if (this.#method !== 'none') body.client_secret = this.#secret as string
     }
-    if (this.#method === 'client_secret_json') {
+    if (this.#method === 'client_secret_json' && !revocation) {
       headers['content-type'] = 'application/json'
       return { url, headers, body: JSON.stringify(body) }
     }
@@ -261,6 +292,20 @@ function toForm(members: Record<string, BodyValue>): string {
     for (const item of typeof value === 'string' ? [value] : value) form.append(name, item)
   }
   return form.toString()
+}
+
+/** The grant members of a revocation endpoint: its URL and how to build a request to it. */
+function revocationOf(
+  options: ClientOptions,
+  client: ClientAuthentication,
+): Pick<Grant, 'revocationUrl' | 'revoke'> {
+  if (options.revocationUrl === undefined) return {}
+  const url = requireHttpUrl('revocationUrl', options.revocationUrl, options.allowInsecureHttp)
+  return {
+    revocationUrl: url,
+    revoke: (token, hint) =>
+      client.request(url, { token, token_type_hint: hint }, { revocation: true }),
+  }
 }
 
 function paramMembers(params: ResolvedParams): Record<string, BodyValue | undefined> {
@@ -299,6 +344,7 @@ export function clientCredentials(options: ClientOptions): Grant {
       client.request(tokenUrl, { grant_type: 'client_credentials', ...paramMembers(params) }),
     parse: parseStandardResponse,
     secrets: () => client.secrets(),
+    ...revocationOf(options, client),
   }
 }
 
@@ -360,6 +406,7 @@ export function passwordGrant(options: PasswordGrantOptions): Grant {
       }),
     parse: parseStandardResponse,
     secrets: () => [...client.secrets(), password],
+    ...revocationOf(options, client),
   }
 }
 
@@ -408,6 +455,8 @@ export function refreshTokenGrant(options: RefreshTokenGrantOptions): Grant {
     refresh,
     parse: parseStandardResponse,
     secrets: () => [...client.secrets(), initial],
+    ...revocationOf(options, client),
+    startingRefreshToken: () => initial,
   }
 }
 
@@ -456,6 +505,18 @@ export interface CustomGrantOptions {
   identity?: readonly string[] | undefined
   /** Accept a plain `http://` endpoint that is not on loopback. @default false */
   allowInsecureHttp?: boolean | undefined
+  /**
+   * Absolute URL of the revocation endpoint (RFC 7009), for `manager.revoke()`.
+   * @default none: `revoke()` is a `ConfigError`
+   */
+  revocationUrl?: string | undefined
+  /**
+   * Builds the revocation request of `token`, e.g. to add your client authentication; its `url`
+   * defaults to `revocationUrl`. If it throws, revoking that token fails with code
+   * `custom_grant_error`.
+   * @default a form POST of `token` and `token_type_hint` without client authentication
+   */
+  revoke?: ((token: string, hint: TokenTypeHint) => MaybePromise<CustomTokenRequest>) | undefined
   /**
    * Credentials your `request`/`refresh` use that the manager cannot see in the request, e.g. a
    * signing key or an API key sent inside a raw body: they are replaced by `[redacted]` in any
@@ -540,9 +601,32 @@ export function customGrant(options: CustomGrantOptions): Grant {
     }
   }
   const { refresh, parse } = options
+  const revocationUrl =
+    options.revocationUrl === undefined
+      ? undefined
+      : requireHttpUrl('revocationUrl', options.revocationUrl, options.allowInsecureHttp)
+  const customRevoke =
+    options.revoke ??
+    ((token: string, hint: TokenTypeHint) => ({ form: { token, token_type_hint: hint } }))
   return {
     type: 'custom',
     tokenUrl,
+    ...(revocationUrl !== undefined && {
+      revocationUrl,
+      revoke: async (token: string, hint: TokenTypeHint) => {
+        let custom: CustomTokenRequest
+        try {
+          custom = await customRevoke(token, hint)
+        } catch (cause) {
+          throw customGrantError(
+            "The custom grant's revoke() failed",
+            cause,
+            redactor([...secrets(), token]),
+          )
+        }
+        return toRequest({ ...custom, url: custom.url ?? revocationUrl })
+      },
+    }),
     identity: options.identity,
     params: resolveParams(options),
     reobtainAfterRefreshFailure: true,

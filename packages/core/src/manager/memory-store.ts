@@ -49,6 +49,15 @@ export class LruMap<V> {
     this.#map.delete(key)
   }
 
+  /** Every key, without stamping any as used. */
+  *keys(): IterableIterator<string> {
+    yield* this.#map.keys()
+  }
+
+  clear(): void {
+    this.#map.clear()
+  }
+
   /** Every value, without stamping any as used. */
   *values(): IterableIterator<V> {
     for (const slot of this.#map.values()) yield slot.value

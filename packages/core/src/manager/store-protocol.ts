@@ -79,6 +79,16 @@ export class StoreProtocol {
     return this.#save(key, await refresh.fromEndpoint(refresh.current))
   }
 
+  /**
+   * The token kept under `key`, deleted from the store (for revocation). A failing store is
+   * reported and gives `undefined`.
+   */
+  async take(key: string): Promise<Token | undefined> {
+    const shared = await this.#call(key, 'get', () => this.#store.get(key))
+    await this.#call(key, 'delete', () => this.#store.delete(key))
+    return shared === STORE_FAILED ? undefined : shared
+  }
+
   #usable(token: Token | undefined | typeof STORE_FAILED, refresh: SharedRefresh): token is Token {
     const replacing = refresh.current
     return (

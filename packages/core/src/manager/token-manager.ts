@@ -1,9 +1,12 @@
 import pMemoize from 'p-memoize'
 import {
+  ConfigError,
   isOAuthInterceptorsError,
-  type OAuthInterceptorsError,
+  OAuthInterceptorsError,
+  type RevocationError,
   TokenEndpointError,
 } from '../errors'
+import { fingerprint } from '../grants/fingerprint'
 import {
   customGrantError,
   type Grant,
@@ -11,15 +14,17 @@ import {
   resolveParams,
   type TokenParams,
   type TokenRequest,
+  type TokenTypeHint,
 } from '../grants/grants'
 import { type FetchLike, postTokenRequest } from '../grants/token-endpoint'
-import { lazyRedactor, redactValue } from '../redact'
+import { lazyRedactor, redactValue, requestSecrets } from '../redact'
 import type { RefreshReason, Timers, Token, TokenEvent, TokenStats, TokenStore } from '../types'
 import { EndpointSet } from '../url'
 import { type ManagerSettings, validateManagerOptions } from '../validate'
 import { earlyRefreshRetryAt, lifetimeFrom } from './expiry'
 import { LruMap } from './memory-store'
 import { backoff, Cooldowns, type RetryOptions, retryDelay } from './retry'
+import { asRevocationError, postRevocationRequest } from './revocation'
 import { StoreProtocol } from './store-protocol'
 import { toToken } from './token-response'
 
@@ -84,6 +89,27 @@ export interface GetTokenOptions extends TokenParams {
   signal?: AbortSignal | undefined
 }
 
+/**
+ * Options of {@link TokenManager.revoke}. With no scope, audience or resource, every token the
+ * manager holds is revoked; with any of them, only the tokens `getToken()` with the same
+ * options returns.
+ */
+export type RevokeOptions = TokenParams
+
+/** What {@link TokenManager.revoke} revoked. */
+export interface RevokeResult {
+  /** Access tokens the revocation endpoint accepted (200). */
+  accessTokens: number
+  /** Refresh tokens the revocation endpoint accepted (200). */
+  refreshTokens: number
+}
+
+/** Options of {@link TokenManager.close}. */
+export interface CloseOptions {
+  /** Revoke every token the manager holds first (see {@link TokenManager.revoke}). @default false */
+  revoke?: boolean | undefined
+}
+
 /** The rejection backoff (see `TokenManager.reject`): the first wait and the longest, in ms. */
 const REJECTION_BACKOFF = { first: 1_000, max: 60_000 }
 
@@ -134,10 +160,21 @@ export class TokenManager {
     retried: 0,
     fromStore: 0,
     rejectionBackoffs: 0,
+    revoked: 0,
+    revocationsFailed: 0,
     reasons: { cold: 0, expiring: 0, rejected: 0 },
   }
   /** Keys whose tokens the API keeps rejecting (see {@link reject}); none in the common case. */
   readonly #rejections = new Map<string, Rejections>()
+  /** Token requests under way, so that `close()` can wait for them before revoking. */
+  readonly #inFlight = new Set<Promise<Token>>()
+  /**
+   * Fingerprints (never the tokens) of refresh tokens `revoke()` revoked, so that none is sent
+   * again, e.g. the one a `refreshTokenGrant` starts from when the server did not rotate it.
+   */
+  readonly #revokedRefreshTokens = new Set<string>()
+  /** Set by `close()`: `getToken()` then rejects. */
+  #closed = false
   /** One in-flight refresh per key (p-memoize with `cache: false` only shares pending promises). */
   readonly #flight: (key: string, reason: RefreshReason, params: ResolvedParams) => Promise<Token>
 
@@ -166,6 +203,7 @@ export class TokenManager {
     this.#cooldowns = new Cooldowns(settings.now, settings.maxRetryAfter)
     this.#defaultKey = this.#keyOf(this.#grant.params)
     this.#tokenUrls.add(this.#grant.tokenUrl)
+    if (this.#grant.revocationUrl !== undefined) this.#tokenUrls.add(this.#grant.revocationUrl)
     this.#flight = pMemoize(
       (key: string, reason: RefreshReason, params: ResolvedParams) =>
         this.#refresh(key, reason, params),
@@ -178,6 +216,7 @@ export class TokenManager {
    * Scope, audience and resource may differ per call; each set is cached on its own.
    */
   getToken(options?: GetTokenOptions): Promise<Token> {
+    if (this.#closed) return Promise.reject(closedError())
     let key = this.#defaultKey
     let params = this.#grant.params
     if (
@@ -209,6 +248,11 @@ export class TokenManager {
     const reason: RefreshReason =
       entry === undefined ? 'cold' : entry.rejected ? 'rejected' : 'expiring'
     const flight = this.#flight(key, reason, params)
+    if (!this.#inFlight.has(flight)) {
+      this.#inFlight.add(flight)
+      const done = () => this.#inFlight.delete(flight)
+      flight.then(done, done)
+    }
     return options?.signal ? abortable(flight, options.signal) : flight
   }
 
@@ -268,6 +312,106 @@ export class TokenManager {
     if (key !== undefined) this.#rejections.delete(key)
   }
 
+  /**
+   * Revokes tokens at the grant's revocation endpoint (RFC 7009) and drops them: with no
+   * options every token this manager holds, key after key, and the refresh token a
+   * `refreshTokenGrant` starts from; with `scope`/`audience`/`resource` only those
+   * `getToken()` with the same options returns. A revoked refresh token is never sent again: a
+   * token request that would carry one fails with code `token_revoked`. For each cache key the refresh token goes first
+   * (revoking it may revoke its access tokens, §2.1), then the access token, each as
+   * `token=…&token_type_hint=…` with the grant's client authentication. With a `store`, the
+   * shared entry of each key is revoked and deleted too. Transient failures (5xx, 429, network,
+   * timeout) are retried like token requests.
+   *
+   * The tokens are dropped whatever the outcome, so none is ever sent again; the next
+   * `getToken()` asks for a new one. A token request under way when `revoke()` starts is not
+   * waited for (`close()` waits). Rejects with a `ConfigError` naming `revocationUrl` when the
+   * grant has none, else, once every token was tried, with the first {@link RevocationError}.
+   */
+  async revoke(options?: RevokeOptions): Promise<RevokeResult> {
+    const grant = this.#grant
+    const revokeRequest = grant.revoke?.bind(grant)
+    if (revokeRequest === undefined) {
+      throw new ConfigError(
+        'revocationUrl',
+        `the ${grant.type} grant has no revocation endpoint, so revoke() cannot revoke its tokens`,
+        "Pass the server's revocation endpoint (its metadata's revocation_endpoint) to the grant, e.g. revocationUrl: 'https://auth.example.com/oauth/revoke'.",
+      )
+    }
+    const one =
+      options !== undefined &&
+      (options.scope !== undefined ||
+        options.audience !== undefined ||
+        options.resource !== undefined)
+    const keys = one
+      ? [this.#keyOf(resolveParams(options, grant.params))]
+      : [...this.#memory.keys()]
+    // Another process may hold this manager's default token in the shared store.
+    if (!one && this.#shared && !keys.includes(this.#defaultKey)) keys.push(this.#defaultKey)
+    // The refresh token a refreshTokenGrant starts from is every key's: revoked with all of them.
+    const starting = one ? undefined : grant.startingRefreshToken?.()
+    if (starting !== undefined && !keys.includes(this.#defaultKey)) keys.unshift(this.#defaultKey)
+    const result: RevokeResult = { accessTokens: 0, refreshTokens: 0 }
+    const done = new Set<string>()
+    let firstFailure: RevocationError | undefined
+    const revokeKey = async (key: string) => {
+      const held: Token[] = []
+      const entry = this.#memory.get(key)
+      if (entry) held.push(entry.token)
+      this.#drop(key)
+      const shared = this.#shared && (await this.#shared.take(key))
+      if (shared) held.push(shared)
+      const refreshTokens = held.map((token) => token.refreshToken)
+      if (key === this.#defaultKey) refreshTokens.push(starting)
+      const accessTokens = held.map((token) => token.accessToken)
+      const revoking = [...refreshTokens, ...accessTokens]
+      const revoked: TokenTypeHint[] = []
+      const attempt = async (token: string | undefined, hint: TokenTypeHint) => {
+        if (token === undefined || done.has(token)) return
+        done.add(token)
+        try {
+          await this.#revokeOne(token, hint, revokeRequest, revoking)
+          if (!revoked.includes(hint)) revoked.push(hint)
+          if (hint === 'refresh_token') this.#rememberRevoked(token)
+          this.#stats.revoked++
+          if (hint === 'access_token') result.accessTokens++
+          else result.refreshTokens++
+        } catch (error) {
+          const failure = error as RevocationError
+          firstFailure ??= failure
+          this.#stats.revocationsFailed++
+          this.#emit({ type: 'revocation_failed', key, token: hint, error: failure })
+        }
+      }
+      // Refresh tokens first: revoking one may revoke its access tokens (RFC 7009 §2.1).
+      for (const token of refreshTokens) await attempt(token, 'refresh_token')
+      for (const token of accessTokens) await attempt(token, 'access_token')
+      if (revoked.length > 0) this.#emit({ type: 'token_revoked', key, tokens: revoked })
+    }
+    // One key after another: deterministic, and gentle on the server at shutdown.
+    for (const key of keys) await revokeKey(key)
+    if (firstFailure) throw firstFailure
+    return result
+  }
+
+  /**
+   * Shuts the manager down: waits for token requests under way, revokes every token it holds
+   * when `revoke` is set (see {@link revoke}; a failure rejects, after the manager is closed),
+   * and drops them. Afterwards `getToken()`, and so every adapter request, rejects with code
+   * `manager_closed`. The manager runs no timers of its own, so nothing else is left to stop.
+   * Calling it again does nothing more (with `revoke`, it revokes what is left).
+   */
+  async close(options?: CloseOptions): Promise<void> {
+    this.#closed = true
+    while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight])
+    try {
+      if (options?.revoke) await this.revoke()
+    } finally {
+      for (const key of [...this.#memory.keys()]) this.#drop(key)
+      this.#paramKeys.clear()
+    }
+  }
+
   /** Whether `url` is one of this manager's token endpoints (adapters never add a token to it). */
   isTokenEndpoint(url: string | URL): boolean {
     return this.#tokenUrls.has(url)
@@ -281,6 +425,63 @@ export class TokenManager {
   /** No secrets here: what `console.log(manager)` and `JSON.stringify` show. */
   toJSON(): Record<string, unknown> {
     return { grant: this.#grant.type, tokenUrl: this.#grant.tokenUrl, stats: this.stats() }
+  }
+
+  /** Forgets the token of `key`, so the next `getToken()` asks for a new one. */
+  #drop(key: string): void {
+    const entry = this.#memory.get(key)
+    if (entry === undefined) return
+    this.#memory.delete(key)
+    this.#keyByToken.delete(entry.token.accessToken)
+    this.#rejections.delete(key)
+  }
+
+  #rememberRevoked(refreshToken: string): void {
+    const set = this.#revokedRefreshTokens
+    set.add(fingerprint(refreshToken))
+    // Bounded: the oldest go first.
+    if (set.size > 1_000) set.delete(set.values().next().value as string)
+  }
+
+  /** A request that would send a refresh token `revoke()` revoked is never sent. */
+  #refuseRevoked(request: TokenRequest): void {
+    for (const secret of requestSecrets(request)) {
+      if (this.#revokedRefreshTokens.has(fingerprint(secret))) {
+        throw new TokenEndpointError(
+          'The token request would carry a refresh token that revoke() revoked, so it was not sent; give the grant a new refresh token (a new manager)',
+          'token_revoked',
+        )
+      }
+    }
+  }
+
+  /** One token to the revocation endpoint, retried with backoff while it fails transiently. */
+  async #revokeOne(
+    token: string,
+    hint: TokenTypeHint,
+    build: (token: string, hint: TokenTypeHint) => TokenRequest | Promise<TokenRequest>,
+    revoking: readonly (string | undefined)[],
+  ): Promise<void> {
+    const { retry, random, timers, deadline } = this.#settings
+    const known = () => [...this.#knownSecrets(), ...revoking]
+    const firstStart = this.#now()
+    for (let attempt = 1; ; attempt++) {
+      let failure: RevocationError
+      try {
+        const request = await build(token, hint)
+        this.#tokenUrls.add(request.url)
+        await postRevocationRequest(request, hint, known(), this.#settings)
+        return
+      } catch (error) {
+        failure = redactValue(asRevocationError(error, hint), lazyRedactor(known))
+      }
+      const delay = retry === false ? undefined : retryDelay(failure, attempt, retry, random)
+      if (delay === undefined || this.#now() - firstStart + delay > deadline) {
+        if (attempt > 1) failure.message += ` (after ${attempt} attempts)`
+        throw failure
+      }
+      await backoff(delay, timers)
+    }
   }
 
   #keyOf(params: ResolvedParams): string {
@@ -420,6 +621,7 @@ export class TokenManager {
       this.#emit({ type: 'token_requested', key, reason, via, attempt })
       try {
         const request = await build()
+        if (this.#revokedRefreshTokens.size > 0) this.#refuseRevoked(request)
         this.#tokenUrls.add(request.url)
         const body = await postTokenRequest(request, this.#settings)
         const token = toToken(body, this.#settings, startedAt, usedRefreshToken)
@@ -473,6 +675,14 @@ export class TokenManager {
 /** Creates a {@link TokenManager}. */
 export function createTokenManager(options: TokenManagerOptions): TokenManager {
   return new TokenManager(options)
+}
+
+/** What `getToken()` rejects with once {@link TokenManager.close} was called. */
+function closedError(): OAuthInterceptorsError {
+  return new OAuthInterceptorsError(
+    'The token manager was closed; create a new one to get tokens again',
+    'manager_closed',
+  )
 }
 
 /** One part of a call's params signature; `\u0001` marks "not given" (a scope may be ''). */

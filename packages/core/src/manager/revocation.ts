@@ -1,0 +1,145 @@
+import {
+  isOAuthInterceptorsError,
+  isTransientOAuthError,
+  isTransientStatus,
+  RevocationError,
+} from '../errors'
+import type { TokenRequest, TokenTypeHint } from '../grants/grants'
+import { type FetchLike, networkDetail, parseRetryAfter } from '../grants/token-endpoint'
+import { type Redact, redactor, redactValue, requestSecrets } from '../redact'
+import type { Timers } from '../types'
+
+const KIND: Record<TokenTypeHint, string> = {
+  access_token: 'access token',
+  refresh_token: 'refresh token',
+}
+
+/**
+ * Sends one revocation request (RFC 7009 §2.1). Resolves on any 2xx: the server answers 200
+ * for a token it does not know, too (§2.2). Throws a {@link RevocationError} otherwise, whose
+ * text has the request's credentials (the token among them) and `known` redacted.
+ */
+export async function postRevocationRequest(
+  request: TokenRequest,
+  hint: TokenTypeHint,
+  known: Iterable<string | undefined>,
+  { fetch: fetchFn, timeout, timers }: { fetch: FetchLike; timeout: number; timers: Timers },
+): Promise<void> {
+  const origin = originOf(request.url)
+  const prefix = `Revoking the ${KIND[hint]} at ${origin} failed`
+  let redact: Redact | undefined
+  const redacted = (text: string) => {
+    redact ??= redactor([...requestSecrets(request), ...known])
+    return redact(text)
+  }
+  const controller = new AbortController()
+  const timer = timers.setTimeout(() => controller.abort(), timeout)
+  let response: Response
+  let text = ''
+  try {
+    response = await fetchFn(request.url, {
+      method: 'POST',
+      headers: request.headers,
+      body: request.body,
+      signal: controller.signal,
+      // As for token requests: the next hop would get the credentials and the token.
+      redirect: 'manual',
+    })
+    const redirect =
+      response.type === 'opaqueredirect' || (response.status >= 300 && response.status < 400)
+    if (redirect || response.ok) response.body?.cancel().catch(() => {})
+    else text = await response.text()
+  } catch (cause) {
+    if (controller.signal.aborted) {
+      throw new RevocationError(`${prefix}: no answer within ${timeout} ms`, 'timeout', {
+        tokenTypeHint: hint,
+        transient: true,
+      })
+    }
+    const detail = redacted(networkDetail(cause, request.url))
+    throw new RevocationError(
+      `${prefix} on the network${detail ? `: ${detail}` : ''}`,
+      'network_error',
+      { tokenTypeHint: hint, transient: true, cause: redactValue(plainError(cause), redacted) },
+    )
+  } finally {
+    timers.clearTimeout(timer)
+  }
+  if (response.ok) return
+  const status = response.status
+  if (response.type === 'opaqueredirect' || (status >= 300 && status < 400)) {
+    throw new RevocationError(
+      `${prefix}: the revocation endpoint answered ${status ? `HTTP ${status}, ` : ''}a redirect, which is never followed. Set revocationUrl to the address that answers the revocation request itself`,
+      'http_error',
+      { tokenTypeHint: hint, ...(status ? { status } : {}) },
+    )
+  }
+  const retryAfter = parseRetryAfter(response.headers.get('retry-after'))
+  const body = parseBody(text, response.headers.get('content-type'))
+  if (body && typeof body.error === 'string') {
+    const error = redacted(body.error)
+    const description =
+      typeof body.error_description === 'string' ? redacted(body.error_description) : undefined
+    throw new RevocationError(
+      `${prefix}: the revocation endpoint answered ${status} ${error}${description ? `: ${description}` : ''}`,
+      error,
+      {
+        tokenTypeHint: hint,
+        status,
+        errorDescription: description,
+        transient: isTransientOAuthError(error, status),
+        retryAfter,
+      },
+    )
+  }
+  throw new RevocationError(
+    `${prefix}: the revocation endpoint answered HTTP ${status}${status === 503 ? ' (it could not revoke the token now)' : ''}`,
+    'http_error',
+    { tokenTypeHint: hint, status, transient: isTransientStatus(status), retryAfter },
+  )
+}
+
+/** A grant's `revoke()` that threw, as a revocation failure of `hint`. */
+export function asRevocationError(error: unknown, hint: TokenTypeHint): RevocationError {
+  if (error instanceof RevocationError) return error
+  const library = isOAuthInterceptorsError(error) ? error : undefined
+  return new RevocationError(
+    `Revoking the ${KIND[hint]} failed: building the revocation request failed in the grant`,
+    library?.code ?? 'custom_grant_error',
+    { tokenTypeHint: hint, cause: error },
+  )
+}
+
+function originOf(url: string): string {
+  try {
+    return new URL(url).origin
+  } catch {
+    return 'the revocation endpoint'
+  }
+}
+
+/** The kind and message of a network failure, not objects that may hold the request. */
+function plainError(cause: unknown): unknown {
+  if (!(cause instanceof Error)) return cause
+  const inner = (cause as { cause?: unknown }).cause
+  const kept = new Error(
+    cause.message,
+    inner instanceof Error ? { cause: new Error(inner.message) } : undefined,
+  )
+  kept.name = cause.name
+  return kept
+}
+
+function parseBody(text: string, contentType: string | null): Record<string, unknown> | undefined {
+  if (contentType?.toLowerCase().includes('application/x-www-form-urlencoded')) {
+    return Object.fromEntries(new URLSearchParams(text))
+  }
+  try {
+    const value: unknown = JSON.parse(text)
+    return value !== null && typeof value === 'object' && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined
+  } catch {
+    return undefined
+  }
+}
