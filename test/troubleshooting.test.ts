@@ -108,7 +108,13 @@ describe('README troubleshooting', () => {
     quoted(timeout.message.replace(/over [\d.]+ s\)$/, ''))
 
     const deadline = await rejects(
-      createTokenManager({ grant: grantAt(auth), timeout: 400, deadline: 1000 }).getToken(),
+      // The longest jittered waits (random 1: 100 ms, then 200 ms), so the third attempt never starts.
+      createTokenManager({
+        grant: grantAt(auth),
+        timeout: 400,
+        deadline: 1000,
+        random: () => 1,
+      }).getToken(),
     )
     expect(deadline.code).toBe('timeout')
     expect(deadline.cause).toMatchObject({ code: 'timeout' })

@@ -172,10 +172,11 @@ describe('failures', () => {
   it('gives up at the deadline across attempts and waits, saying how many and how long', async () => {
     const clock = manualClock()
     const seen = tokenEndpoint(() => [503, { error: 'temporarily_unavailable' }])
-    // Backoff waits pass at once on the manual clock; the per-attempt timeout never fires.
+    // Backoff waits (5 s: random 0.5 × 10 s) pass at once on the manual clock; the per-attempt
+    // timeouts never fire.
     const timers = {
       setTimeout: (callback: () => void, ms: number) => {
-        if (ms !== 10_000) {
+        if (ms === 5_000) {
           clock.advance(ms)
           queueMicrotask(callback)
         }
@@ -195,6 +196,47 @@ describe('failures', () => {
     expect(error).toMatchObject({ name: 'TokenEndpointError', code: 'timeout' })
     expect((error as Error).message).toContain('after 3 attempts over 10.0 s')
     expect(seen).toHaveLength(3)
+  })
+
+  it('gives an attempt started late only what is left of the deadline, never running past it', async () => {
+    const clock = manualClock()
+    const waits: number[] = []
+    // Every timer fires at once, moving the clock on by its length.
+    const timers = {
+      setTimeout: (callback: () => void, ms: number) => {
+        waits.push(ms)
+        clock.advance(ms)
+        queueMicrotask(callback)
+        return 0
+      },
+      clearTimeout: () => undefined,
+    }
+    // A token endpoint that never answers: each attempt ends when its timeout aborts it.
+    const hung = (_url: string | URL | Request, init?: RequestInit) =>
+      new Promise<Response>((_resolve, reject) => {
+        init?.signal?.addEventListener('abort', () => reject(init.signal?.reason))
+      })
+    const started = clock.now()
+    const tokens = createTokenManager({
+      grant: grant(),
+      fetch: hung,
+      now: clock.now,
+      timers,
+      random: () => 0,
+      timeout: 400,
+      deadline: 1_000,
+    })
+
+    const error = await tokens.getToken().catch((e: unknown) => e)
+
+    expect(error).toMatchObject({ name: 'TokenEndpointError', code: 'timeout' })
+    expect((error as Error).message).toBe(
+      'Token request gave up at its 1000 ms deadline after 3 attempts over 1.0 s',
+    )
+    expect((error as Error).cause).toMatchObject({ code: 'timeout' })
+    // Attempts of 400, 400 and the 200 ms left (the backoff waits are 0 with random 0).
+    expect(waits.filter((ms) => ms > 0)).toEqual([400, 400, 200])
+    expect(clock.now() - started).toBe(1_000)
   })
 
   it('says how many attempts a retry-exhausted error took', async () => {

@@ -613,17 +613,23 @@ export class TokenManager {
     build: () => TokenRequest | Promise<TokenRequest>,
     usedRefreshToken: string | undefined,
   ): Promise<Token> {
-    const { retry, random, timers, deadline } = this.#settings
+    const { retry, random, timers, deadline, timeout } = this.#settings
     const firstStart = this.#now()
     for (let attempt = 1; ; attempt++) {
       const startedAt = this.#now()
+      // An attempt never runs past the deadline: its timeout is what is left of it.
+      const left = deadline - (startedAt - firstStart)
+      const cut = left < timeout
       this.#stats.requested++
       this.#emit({ type: 'token_requested', key, reason, via, attempt })
       try {
         const request = await build()
         if (this.#revokedRefreshTokens.size > 0) this.#refuseRevoked(request)
         this.#tokenUrls.add(request.url)
-        const body = await postTokenRequest(request, this.#settings)
+        const body = await postTokenRequest(
+          request,
+          cut ? { ...this.#settings, timeout: Math.max(left, 1) } : this.#settings,
+        )
         const token = toToken(body, this.#settings, startedAt, usedRefreshToken)
         this.#stats.received++
         this.#stats.reasons[reason]++
@@ -638,7 +644,8 @@ export class TokenManager {
       } catch (error) {
         const failure = redactValue(asLibraryError(error), lazyRedactor(this.#knownSecrets))
         const delay = retry === false ? undefined : retryDelay(failure, attempt, retry, random)
-        if (delay === undefined) {
+        const atDeadline = cut && failure.code === 'timeout'
+        if (delay === undefined && !atDeadline) {
           if (attempt > 1) {
             const over = ((this.#now() - firstStart) / 1000).toFixed(1)
             failure.message += ` (after ${attempt} attempts over ${over} s)`
@@ -647,7 +654,7 @@ export class TokenManager {
         }
         // The deadline bounds all attempts and waits together; `timeout` bounds one attempt.
         const elapsed = this.#now() - firstStart
-        if (elapsed + delay > deadline) {
+        if (delay === undefined || elapsed + delay > deadline) {
           throw new TokenEndpointError(
             `Token request gave up at its ${deadline} ms deadline after ${attempt} attempt${attempt === 1 ? '' : 's'} over ${(elapsed / 1000).toFixed(1)} s`,
             'timeout',
