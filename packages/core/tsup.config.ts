@@ -6,15 +6,19 @@ import { packageBuild } from '../../tsup.shared'
 rmSync('dist', { recursive: true, force: true })
 
 // Two entries share one copy of every class (chunks), so `instanceof` holds across them.
-const build = { ...packageBuild, entry: ['src/index.ts', 'src/adapter.ts'], splitting: true }
+const build = {
+  ...packageBuild,
+  entry: ['src/index.ts', 'src/adapter.ts', 'src/jwt.ts'],
+  splitting: true,
+}
 
 export default defineConfig([
   { ...build, format: ['esm'] },
   {
     ...build,
     format: ['cjs'],
-    // p-memoize is ESM-only: bundle it (and what it imports) so that CommonJS users
-    // such as NestJS apps can require() core. The ESM build keeps it as a dependency.
-    noExternal: ['p-memoize', 'mimic-function'],
+    // p-memoize and jose are ESM-only: bundle them (and what they import) so that CommonJS
+    // users such as NestJS apps can require() core. The ESM build keeps them as dependencies.
+    noExternal: ['p-memoize', 'mimic-function', 'jose'],
   },
 ])

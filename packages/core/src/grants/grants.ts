@@ -95,6 +95,32 @@ export type ClientAuth =
   | 'none'
 
 /**
+ * A JWT client authentication method (RFC 7523 §2.2): the client sends a fresh signed assertion
+ * with every token request. Made by `privateKeyJwt()` or `clientSecretJwt()` from
+ * `@oauth-interceptors/core/jwt`, which holds the signing code, so an app that does not use it
+ * does not ship it.
+ * @see https://www.rfc-editor.org/rfc/rfc7523#section-2.2
+ */
+export interface ClientAssertion {
+  /** The method's registered name: `private_key_jwt` or `client_secret_jwt`. */
+  readonly method: 'private_key_jwt' | 'client_secret_jwt'
+  /** A new assertion for one token request. */
+  sign(client: ClientAssertionInput): Promise<string>
+  /** The key material it holds, redacted from any error or event. */
+  secrets(): readonly string[]
+}
+
+/** What a {@link ClientAssertion} is signed for. */
+export interface ClientAssertionInput {
+  /** The client identifier: the assertion's `iss` and `sub`. */
+  clientId: string
+  /** The token endpoint the assertion is sent to: its default `aud`. */
+  tokenUrl: string
+  /** The client secret (with `client_secret_jwt`, the HMAC key). */
+  clientSecret: string | undefined
+}
+
+/**
  * Options of {@link clientCredentials}, and the client part of {@link passwordGrant} and
  * {@link refreshTokenGrant}: the token endpoint, the client's credentials and how they are sent.
  * @example
@@ -116,11 +142,12 @@ export interface ClientOptions extends TokenParams {
    */
   clientSecret?: string | undefined
   /**
-   * How the client authenticates at the token endpoint.
+   * How the client authenticates at the token endpoint: a method name, or a JWT assertion
+   * method, `privateKeyJwt({ key })` or `clientSecretJwt()` from `@oauth-interceptors/core/jwt`.
    * @default 'client_secret_basic' when a secret is given, else 'none'
    * @see https://www.rfc-editor.org/rfc/rfc6749#section-2.3
    */
-  clientAuth?: ClientAuth | undefined
+  clientAuth?: ClientAuth | ClientAssertion | undefined
   /** With `client_secret_basic`, also send `client_id` in the body (some providers ask). @default false */
   clientIdInBody?: boolean | undefined
   /**
@@ -172,7 +199,8 @@ class ClientAuthentication {
   /** Client id, authentication method and a fingerprint of the extra params: all shape a token. */
   readonly identity: readonly string[]
   readonly #secret: string | undefined
-  readonly #method: ClientAuth
+  readonly #method: string
+  readonly #assertion: ClientAssertion | undefined
   readonly #basic: string | undefined
   readonly #idInBody: boolean
   readonly #extra: Readonly<Record<string, BodyValue>>
@@ -185,23 +213,27 @@ class ClientAuthentication {
     )
     // A key that is present but unset (`clientSecret: process.env.UNSET`) is a deployment
     // mistake, not a public client: only leaving the key out means "no secret".
-    if ('clientSecret' in options && options.clientAuth !== 'none') {
+    const auth = options.clientAuth
+    const assertion = typeof auth === 'object' && auth !== null ? auth : undefined
+    if ('clientSecret' in options && auth !== 'none' && assertion?.method !== 'private_key_jwt') {
       requireString(
         'clientSecret',
         options.clientSecret,
         'Set it to the client secret; for a public client leave it out or set clientAuth: "none".',
       )
     }
-    const method =
-      options.clientAuth ?? (options.clientSecret === undefined ? 'none' : 'client_secret_basic')
-    if (!CLIENT_AUTHS.has(method)) {
+    const method: string =
+      assertion?.method ??
+      (auth as ClientAuth | undefined) ??
+      (options.clientSecret === undefined ? 'none' : 'client_secret_basic')
+    if (!(assertion ? typeof assertion.sign === 'function' : CLIENT_AUTHS.has(method))) {
       throw new ConfigError(
         'clientAuth',
         `"${String(method)}" is not a supported client authentication method`,
-        'Use "client_secret_basic", "client_secret_post", "client_secret_json" or "none".',
+        'Use "client_secret_basic", "client_secret_post", "client_secret_json" or "none"; for JWT assertions privateKeyJwt({ key }) or clientSecretJwt() from "@oauth-interceptors/core/jwt".',
       )
     }
-    if (method !== 'none') {
+    if (method !== 'none' && method !== 'private_key_jwt') {
       requireString(
         'clientSecret',
         options.clientSecret,
@@ -210,6 +242,7 @@ class ClientAuthentication {
     }
     this.#secret = options.clientSecret
     this.#method = method
+    this.#assertion = assertion
     this.#basic =
       method === 'client_secret_basic'
         ? basicAuthorization(this.clientId, options.clientSecret as string)
@@ -220,20 +253,38 @@ class ClientAuthentication {
     this.identity = [this.clientId, method, extra.length ? fingerprint(JSON.stringify(extra)) : '']
   }
 
-  /** The client secret, and the Basic credentials built from it (decoded and base64). */
+  /** The client secret, and the Basic credentials built from it (decoded and base64); key material. */
   secrets(): string[] {
-    if (this.#secret === undefined || this.#method === 'none') return []
+    const key = this.#assertion?.secrets() ?? []
+    if (this.#secret === undefined || this.#method === 'none') return [...key]
     // Whatever the method, a server may answer with the Basic form of the credentials.
     const basic = this.#basic ?? basicAuthorization(this.clientId, this.#secret)
     return [
       this.#secret,
       `${formEncode(this.clientId)}:${formEncode(this.#secret)}`,
       basic.slice(6),
+      ...key,
     ]
   }
 
   /** A POST carrying `members` and the client's credentials. */
-  request(url: string, members: Record<string, BodyValue | undefined>): TokenRequest {
+  request(url: string, members: Record<string, BodyValue | undefined>): MaybePromise<TokenRequest> {
+    const assertion = this.#assertion
+    // RFC 7521 §4.2: a new assertion for every request, retries included.
+    return assertion
+      ? assertion
+          .sign({ clientId: this.clientId, tokenUrl: url, clientSecret: this.#secret })
+          .then((jwt) =>
+            this.#request(url, {
+              ...members,
+              client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+              client_assertion: jwt,
+            }),
+          )
+      : this.#request(url, members)
+  }
+
+  #request(url: string, members: Record<string, BodyValue | undefined>): TokenRequest {
     const body: Record<string, BodyValue> = {}
     for (const [name, value] of Object.entries({ ...this.#extra, ...members })) {
       if (value !== undefined && (typeof value === 'string' || value.length > 0)) body[name] = value
@@ -244,7 +295,7 @@ class ClientAuthentication {
       if (this.#idInBody) body.client_id = this.clientId
     } else {
       body.client_id = this.clientId
-      if (this.#method !== 'none') body.client_secret = this.#secret as string
+      if (!this.#assertion && this.#method !== 'none') body.client_secret = this.#secret as string
     }
     if (this.#method === 'client_secret_json') {
       headers['content-type'] = 'application/json'
@@ -313,10 +364,10 @@ export interface PasswordGrantOptions extends Omit<ClientOptions, 'clientAuth'> 
   /** The resource owner's password. Never logged, never in an event. */
   password: string
   /**
-   * How the client authenticates at the token endpoint.
+   * How the client authenticates at the token endpoint (see {@link ClientOptions.clientAuth}).
    * @default 'client_secret_basic' with a secret, else 'none'
    */
-  clientAuth?: ClientAuth | undefined
+  clientAuth?: ClientAuth | ClientAssertion | undefined
 }
 
 /**
@@ -391,7 +442,7 @@ export function refreshTokenGrant(options: RefreshTokenGrantOptions): Grant {
     'refreshTokenGrant() needs the refresh token to start from.',
   )
   const client = new ClientAuthentication(options, 'refreshTokenGrant')
-  const refresh = (refreshToken: string, params: ResolvedParams): TokenRequest =>
+  const refresh = (refreshToken: string, params: ResolvedParams): MaybePromise<TokenRequest> =>
     client.request(tokenUrl, {
       grant_type: 'refresh_token',
       refresh_token: refreshToken,
