@@ -76,6 +76,7 @@ export interface ClientSecretJwtOptions extends AssertionOptions {
 }
 
 const ASSERTION_LIFETIME = 60
+const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'
 
 type Family = 'RSA' | 'RSA-PSS' | 'P-256' | 'P-384' | 'P-521' | 'Ed25519'
 
@@ -216,6 +217,11 @@ class JwtAssertion implements ClientAssertion {
     this.#key = key
   }
 
+  async members(client: ClientAssertionInput): Promise<Record<string, string>> {
+    return { client_assertion_type: JWT_BEARER, client_assertion: await this.sign(client) }
+  }
+
+  /** A new assertion: `iss` = `sub` = the client, a random `jti`, `iat` now, a short `exp`. */
   async sign({ clientId, tokenUrl, clientSecret }: ClientAssertionInput): Promise<string> {
     const key = await this.#key(clientSecret ?? '')
     const now = Math.floor(Date.now() / 1000)

@@ -288,7 +288,7 @@ describe('bad keys are a ConfigError naming the option and the fix', () => {
           clientAuth: 'private_key_jwt' as never,
         }),
       'clientAuth',
-      /privateKeyJwt\(\{ key \}\).*@oauth-interceptors\/core\/jwt/,
+      /privateKeyJwt\(\) or clientSecretJwt\(\) from "@oauth-interceptors\/core\/jwt"/,
     ],
   ]
   it.each(cases)('%s', (_name, run, option, message) => {

@@ -104,8 +104,11 @@ export type ClientAuth =
 export interface ClientAssertion {
   /** The method's registered name: `private_key_jwt` or `client_secret_jwt`. */
   readonly method: 'private_key_jwt' | 'client_secret_jwt'
-  /** A new assertion for one token request. */
-  sign(client: ClientAssertionInput): Promise<string>
+  /**
+   * The body members of one token request: `client_assertion_type` and a new `client_assertion`
+   * (RFC 7521 §4.2).
+   */
+  members(client: ClientAssertionInput): Promise<Record<string, string>>
   /** The key material it holds, redacted from any error or event. */
   secrets(): readonly string[]
 }
@@ -214,26 +217,27 @@ class ClientAuthentication {
     // A key that is present but unset (`clientSecret: process.env.UNSET`) is a deployment
     // mistake, not a public client: only leaving the key out means "no secret".
     const auth = options.clientAuth
-    const assertion = typeof auth === 'object' && auth !== null ? auth : undefined
-    if ('clientSecret' in options && auth !== 'none' && assertion?.method !== 'private_key_jwt') {
+    const assertion = (auth as ClientAssertion | undefined)?.members && (auth as ClientAssertion)
+    const method: string =
+      assertion?.method ??
+      (auth as ClientAuth | undefined) ??
+      (options.clientSecret === undefined ? 'none' : 'client_secret_basic')
+    const keyOnly = method === 'none' || method === 'private_key_jwt'
+    if ('clientSecret' in options && auth !== 'none' && method !== 'private_key_jwt') {
       requireString(
         'clientSecret',
         options.clientSecret,
         'Set it to the client secret; for a public client leave it out or set clientAuth: "none".',
       )
     }
-    const method: string =
-      assertion?.method ??
-      (auth as ClientAuth | undefined) ??
-      (options.clientSecret === undefined ? 'none' : 'client_secret_basic')
-    if (!(assertion ? typeof assertion.sign === 'function' : CLIENT_AUTHS.has(method))) {
+    if (!assertion && !CLIENT_AUTHS.has(method)) {
       throw new ConfigError(
         'clientAuth',
         `"${String(method)}" is not a supported client authentication method`,
-        'Use "client_secret_basic", "client_secret_post", "client_secret_json" or "none"; for JWT assertions privateKeyJwt({ key }) or clientSecretJwt() from "@oauth-interceptors/core/jwt".',
+        'Use "client_secret_basic", "client_secret_post", "client_secret_json" or "none"; for JWTs, privateKeyJwt() or clientSecretJwt() from "@oauth-interceptors/core/jwt".',
       )
     }
-    if (method !== 'none' && method !== 'private_key_jwt') {
+    if (!keyOnly) {
       requireString(
         'clientSecret',
         options.clientSecret,
@@ -242,7 +246,7 @@ class ClientAuthentication {
     }
     this.#secret = options.clientSecret
     this.#method = method
-    this.#assertion = assertion
+    this.#assertion = assertion || undefined
     this.#basic =
       method === 'client_secret_basic'
         ? basicAuthorization(this.clientId, options.clientSecret as string)
@@ -273,14 +277,8 @@ class ClientAuthentication {
     // RFC 7521 §4.2: a new assertion for every request, retries included.
     return assertion
       ? assertion
-          .sign({ clientId: this.clientId, tokenUrl: url, clientSecret: this.#secret })
-          .then((jwt) =>
-            this.#request(url, {
-              ...members,
-              client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
-              client_assertion: jwt,
-            }),
-          )
+          .members({ clientId: this.clientId, tokenUrl: url, clientSecret: this.#secret })
+          .then((more) => this.#request(url, { ...members, ...more }))
       : this.#request(url, members)
   }
 
