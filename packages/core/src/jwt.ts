@@ -169,9 +169,22 @@ export function clientSecretJwt(options: ClientSecretJwtOptions = {}): ClientAss
       'Use "HS256", "HS384" or "HS512"; for a private key use privateKeyJwt({ key }).',
     )
   }
-  return new JwtAssertion('client_secret_jwt', algorithm, undefined, options, [], (secret) =>
-    Promise.resolve(new TextEncoder().encode(secret)),
-  )
+  // The HMAC key is imported once per secret, not for every assertion.
+  let imported: [string, Promise<CryptoKey>] | undefined
+  return new JwtAssertion('client_secret_jwt', algorithm, undefined, options, [], (secret) => {
+    if (imported?.[0] !== secret) {
+      const hash = { name: `SHA-${algorithm.slice(2)}` }
+      const key = crypto.subtle.importKey(
+        'raw',
+        new TextEncoder().encode(secret),
+        { name: 'HMAC', hash },
+        false,
+        ['sign'],
+      )
+      imported = [secret, key as Promise<CryptoKey>]
+    }
+    return imported[1]
+  })
 }
 
 /** Holds the key out of sight: nothing of it in `console.log`, `util.inspect` or JSON. */
