@@ -17,8 +17,10 @@ export default defineConfig([
   {
     ...build,
     format: ['cjs'],
-    // p-memoize and jose are ESM-only: bundle them (and what they import) so that CommonJS
-    // users such as NestJS apps can require() core. The ESM build keeps them as dependencies.
-    noExternal: ['p-memoize', 'mimic-function', 'jose'],
+    // p-memoize is ESM-only: bundle it (and what it imports) so that CommonJS users
+    // such as NestJS apps can require() core. The ESM build keeps it as a dependency.
+    // jose (ESM-only too) stays external: only core/jwt uses it, and its CommonJS build loads
+    // it with require(esm) (Node.js 20.19 and later); bundled, the CJS chunk transform breaks it.
+    noExternal: ['p-memoize', 'mimic-function'],
   },
 ])

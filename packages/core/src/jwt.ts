@@ -14,11 +14,26 @@
  * @packageDocumentation
  * @module @oauth-interceptors/core/jwt
  */
-import { type CryptoKey, importJWK, importPKCS8, type JWK, SignJWT } from 'jose'
+import { importJWK, importPKCS8, type JWK, SignJWT } from 'jose'
 import { ConfigError } from './errors'
 import type { ClientAssertion, ClientAssertionInput } from './grants/grants'
 
-export type { CryptoKey, JWK } from 'jose'
+/**
+ * A private JSON Web Key (RFC 7517): `kty` `RSA`, `EC` (`crv` P-256, P-384, P-521) or `OKP`
+ * (`crv` Ed25519), with the private member `d` and the other members of its type.
+ */
+export interface PrivateJwk {
+  /** The key type: `RSA`, `EC` or `OKP`. */
+  kty?: string | undefined
+  /** The curve of an EC or OKP key. */
+  crv?: string | undefined
+  /** The private key; a JWK without it is a public key. */
+  d?: string | undefined
+  /** The key id, sent as the assertion's `kid` header unless `kid` is given. */
+  kid?: string | undefined
+  /** The other members of the key type (`n`, `e`, `p`, `q`, `x`, `y`…). */
+  [member: string]: unknown
+}
 export type { ClientAssertion, ClientAssertionInput } from './grants/grants'
 
 /** Signature algorithms of `private_key_jwt`; which ones fit depends on the key. */
@@ -59,7 +74,7 @@ export interface PrivateKeyJwtOptions extends AssertionOptions {
    * (`-----BEGIN PRIVATE KEY-----`) or a private `CryptoKey` that can sign. RSA, EC (P-256,
    * P-384, P-521) and Ed25519 keys.
    */
-  key: JWK | string | CryptoKey
+  key: PrivateJwk | string | CryptoKey
   /** The `kid` header, naming the key among those registered for the client. @default the JWK's `kid`, else none */
   kid?: string | undefined
   /**
@@ -138,7 +153,7 @@ export function privateKeyJwt(options: PrivateKeyJwtOptions): ClientAssertion {
       ? importPKCS8(key, algorithm, { extractable: false })
       : isCryptoKey(key)
         ? Promise.resolve(key)
-        : (importJWK(key, algorithm, { extractable: false }) as Promise<CryptoKey>)
+        : (importJWK(key as JWK, algorithm, { extractable: false }) as Promise<CryptoKey>)
   return new JwtAssertion('private_key_jwt', algorithm, kid, options, keySecrets(key), () => {
     imported ??= load().catch(() => {
       throw new ConfigError(
