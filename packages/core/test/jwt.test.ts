@@ -299,6 +299,27 @@ describe('bad keys are a ConfigError naming the option and the fix', () => {
   })
 })
 
+describe('a key that passes the checks but cannot be imported', () => {
+  it('fails the token request with a ConfigError naming key, before anything is sent', async () => {
+    const lines = rsaPem.trim().split('\n')
+    // The algorithm identifier survives; the key itself is cut short.
+    const truncated = [...lines.slice(0, 6), lines.at(-1)].join('\n')
+    const manager = createTokenManager({
+      grant: clientCredentials({
+        tokenUrl: TOKEN_URL,
+        clientId: 'svc',
+        clientAuth: privateKeyJwt({ key: truncated }),
+      }),
+    })
+    const error = (await manager.getToken().catch((caught: unknown) => caught)) as ConfigError
+    expect(error).toBeInstanceOf(ConfigError)
+    expect(error.option).toBe('key')
+    expect(error.message).toMatch(/could not be imported.*complete, unencrypted key/)
+    for (const line of lines.slice(1, 6)) expect(inspect(error)).not.toContain(line)
+    expect(manager.stats().retried).toBe(0)
+  })
+})
+
 describe('key material, secret and assertions stay out of sight', () => {
   const keyParts = [rsaJwk.d, rsaJwk.p, rsaJwk.q, rsaJwk.dp] as string[]
   const pemBody = rsaPem.split('\n').filter((line) => line && !line.startsWith('-----'))
