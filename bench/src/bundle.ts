@@ -54,6 +54,13 @@ export const bundleEntries: Entry[] = [
     code: `export { createTokenManager, clientCredentials } from '${CORE}'`,
     external: [],
   },
+  {
+    name: '@oauth-interceptors/core',
+    ours: true,
+    what: '… + privateKeyJwt from core/jwt (jose included)',
+    code: `export { createTokenManager, clientCredentials } from '${CORE}'\nexport { privateKeyJwt } from '${CORE}/jwt'`,
+    external: [],
+  },
   ...(
     [
       ['axios', ['axios']],

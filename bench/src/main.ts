@@ -4,7 +4,7 @@
  * packages resolve to their TypeScript source, so no build is needed.
  *
  * Flags (for working on the benchmark; a run with flags does not write RESULTS.md):
- *   --only=bursts,overhead,get-token,cpu,bundle,memory   run only these scenarios
+ *   --only=bursts,overhead,get-token,client-auth,cpu,bundle,memory   run only these scenarios
  *   --quick                                               smaller counts, for a smoke run
  *   --compare=<git ref>                                   only 2c, against that ref in the same process
  */
@@ -15,6 +15,7 @@ import { availableParallelism, cpus, loadavg, totalmem } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { runBundles } from './bundle'
 import { runBursts } from './bursts'
+import { runClientAuth } from './client-auth'
 import { bare, ours, peers } from './clients'
 import { renderCompare, runCompare } from './compare'
 import { runCpu } from './cpu'
@@ -24,7 +25,15 @@ import { runOverhead } from './overhead'
 import { type Machine, type Results, render } from './report'
 import { startServer } from './server-control'
 
-const SCENARIOS = ['bursts', 'overhead', 'get-token', 'cpu', 'bundle', 'memory'] as const
+const SCENARIOS = [
+  'bursts',
+  'overhead',
+  'get-token',
+  'client-auth',
+  'cpu',
+  'bundle',
+  'memory',
+] as const
 type Scenario = (typeof SCENARIOS)[number]
 
 const args = process.argv.slice(2)
@@ -131,6 +140,11 @@ async function main(): Promise<void> {
   }
   if (selected('get-token')) {
     results.getToken = await timed('getToken ns/op', () => runGetToken({ timeMs: plan.getTokenMs }))
+  }
+  if (selected('client-auth')) {
+    results.clientAuth = await timed('token request per client auth method', () =>
+      runClientAuth({ timeMs: plan.getTokenMs }),
+    )
   }
   if (selected('cpu')) {
     results.cpu = await timed('CPU per request', () => runCpu(plan.cpu))

@@ -1,6 +1,7 @@
 /** Renders the results as the markdown of bench/RESULTS.md. */
 import type { BundleResult } from './bundle'
 import type { BurstResult } from './bursts'
+import type { ClientAuthResult } from './client-auth'
 import type { CpuResult } from './cpu'
 import type { GetTokenResult } from './get-token'
 import type { HeapResult, KeyResult } from './memory'
@@ -26,6 +27,7 @@ export interface Results {
   bursts?: BurstResult[]
   overhead?: OverheadResult[]
   getToken?: GetTokenResult[]
+  clientAuth?: ClientAuthResult[]
   cpu?: CpuResult[]
   bundles?: BundleResult[]
   heap?: HeapResult[]
@@ -142,6 +144,31 @@ function getTokenSection(results: GetTokenResult[]): string {
     table(
       ['operation', 'ns/op', '± % (rme)'],
       results.map((r) => [bold(r.name, r.ours), fixed(r.ns, 0), fixed(r.rme, 1)]),
+    ),
+  ].join('\n')
+}
+
+function clientAuthSection(results: ClientAuthResult[]): string {
+  const basic = results.find((r) => r.name === 'client_secret_basic')?.us ?? Number.NaN
+  return [
+    '### 2d. One token request per client authentication method (tinybench, median µs)',
+    '',
+    'A token request to an in-process endpoint that answers at once: the client’s own work.',
+    'The JWT methods sign a new assertion for every request (`@oauth-interceptors/core/jwt`).',
+    '',
+    table(
+      [
+        'client authentication',
+        'µs per token request',
+        'added vs client_secret_basic',
+        '± % (rme)',
+      ],
+      results.map((r) => [
+        r.name,
+        fixed(r.us, 1),
+        r.name === 'client_secret_basic' ? '—' : `+${fixed(r.us - basic, 1)}`,
+        fixed(r.rme, 1),
+      ]),
     ),
   ].join('\n')
 }
@@ -525,11 +552,12 @@ export function render(results: Results, machine: Machine): string {
     )
   }
   if (results.bursts) sections.push('', burstSection(results.bursts, results.burstSize ?? 0))
-  if (results.overhead || results.getToken || results.cpu) {
+  if (results.overhead || results.getToken || results.clientAuth || results.cpu) {
     if (results.overhead) sections.push('', overheadSection(results.overhead))
     else sections.push('', '## 2. Steady-state overhead')
     if (results.getToken) sections.push('', getTokenSection(results.getToken))
     if (results.cpu) sections.push('', cpuSection(results.cpu, results.overhead))
+    if (results.clientAuth) sections.push('', clientAuthSection(results.clientAuth))
   }
   if (results.bundles) sections.push('', bundleSection(results.bundles))
   if (results.heap || results.keys) sections.push('', memorySection(results.heap, results.keys))

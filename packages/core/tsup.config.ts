@@ -6,7 +6,11 @@ import { packageBuild } from '../../tsup.shared'
 rmSync('dist', { recursive: true, force: true })
 
 // Two entries share one copy of every class (chunks), so `instanceof` holds across them.
-const build = { ...packageBuild, entry: ['src/index.ts', 'src/adapter.ts'], splitting: true }
+const build = {
+  ...packageBuild,
+  entry: ['src/index.ts', 'src/adapter.ts', 'src/jwt.ts'],
+  splitting: true,
+}
 
 export default defineConfig([
   { ...build, format: ['esm'] },
@@ -15,6 +19,8 @@ export default defineConfig([
     format: ['cjs'],
     // p-memoize is ESM-only: bundle it (and what it imports) so that CommonJS users
     // such as NestJS apps can require() core. The ESM build keeps it as a dependency.
+    // jose (ESM-only too) stays external: only core/jwt uses it, and its CommonJS build loads
+    // it with require(esm) (Node.js 20.19 and later); bundled, the CJS chunk transform breaks it.
     noExternal: ['p-memoize', 'mimic-function'],
   },
 ])

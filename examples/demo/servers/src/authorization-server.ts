@@ -73,6 +73,11 @@ export interface AuthorizationServerOptions {
   accessTokenTTL?: number
   /** Clients to register, besides the resource server's own (for introspection). @default DEMO_CLIENTS */
   clients?: readonly DemoClient[]
+  /**
+   * More clients, as oidc-provider client metadata, e.g. one with
+   * `token_endpoint_auth_method: 'private_key_jwt'` and its public `jwks`. @default none
+   */
+  extraClients?: readonly ClientMetadata[]
   /** Port to listen on. @default 0 (any free port) */
   port?: number
 }
@@ -136,16 +141,25 @@ export async function startAuthorizationServer(
   const { default: OidcProvider, errors } = await loadOidcProvider()
   const provider: Provider = new OidcProvider(issuer, {
     adapter: memoryAdapter(),
-    clients: [...clients, introspectionClient].map(
-      (client): ClientMetadata => ({
-        client_id: client.clientId,
-        client_secret: client.clientSecret,
-        token_endpoint_auth_method: client.clientAuth,
-        grant_types: ['client_credentials'],
-        response_types: [],
-        redirect_uris: [],
-      }),
-    ),
+    clients: [...clients, introspectionClient]
+      .map(
+        (client): ClientMetadata => ({
+          client_id: client.clientId,
+          client_secret: client.clientSecret,
+          token_endpoint_auth_method: client.clientAuth,
+          grant_types: ['client_credentials'],
+          response_types: [],
+          redirect_uris: [],
+        }),
+      )
+      .concat(
+        (options.extraClients ?? []).map((client) => ({
+          grant_types: ['client_credentials'],
+          response_types: [],
+          redirect_uris: [],
+          ...client,
+        })),
+      ),
     jwks: { keys: [signingKey] },
     clientDefaults: { id_token_signed_response_alg: 'ES256' },
     cookies: { keys: [randomBytes(32).toString('base64url')] },

@@ -110,6 +110,35 @@ export type ClientAuth =
   | 'none'
 
 /**
+ * A JWT client authentication method (RFC 7523 §2.2): the client sends a fresh signed assertion
+ * with every token request. Made by `privateKeyJwt()` or `clientSecretJwt()` from
+ * `@oauth-interceptors/core/jwt`, which holds the signing code, so an app that does not use it
+ * does not ship it.
+ * @see https://www.rfc-editor.org/rfc/rfc7523#section-2.2
+ */
+export interface ClientAssertion {
+  /** The method's registered name: `private_key_jwt` or `client_secret_jwt`. */
+  readonly method: 'private_key_jwt' | 'client_secret_jwt'
+  /**
+   * The body members of one token request: `client_assertion_type` and a new `client_assertion`
+   * (RFC 7521 §4.2).
+   */
+  members(client: ClientAssertionInput): Promise<Record<string, string>>
+  /** The key material it holds, redacted from any error or event. */
+  secrets(): readonly string[]
+}
+
+/** What a {@link ClientAssertion} is signed for. */
+export interface ClientAssertionInput {
+  /** The client identifier: the assertion's `iss` and `sub`. */
+  clientId: string
+  /** The token endpoint the assertion is sent to: its default `aud`. */
+  tokenUrl: string
+  /** The client secret (with `client_secret_jwt`, the HMAC key). */
+  clientSecret: string | undefined
+}
+
+/**
  * Options of {@link clientCredentials}, and the client part of {@link passwordGrant} and
  * {@link refreshTokenGrant}: the token endpoint, the client's credentials and how they are sent.
  * @example
@@ -137,11 +166,12 @@ export interface ClientOptions extends TokenParams {
    */
   clientSecret?: string | undefined
   /**
-   * How the client authenticates at the token endpoint.
+   * How the client authenticates at the token endpoint: a method name, or a JWT assertion
+   * method, `privateKeyJwt({ key })` or `clientSecretJwt()` from `@oauth-interceptors/core/jwt`.
    * @default 'client_secret_basic' when a secret is given, else 'none'
    * @see https://www.rfc-editor.org/rfc/rfc6749#section-2.3
    */
-  clientAuth?: ClientAuth | undefined
+  clientAuth?: ClientAuth | ClientAssertion | undefined
   /** With `client_secret_basic`, also send `client_id` in the body (some providers ask). @default false */
   clientIdInBody?: boolean | undefined
   /**
@@ -193,7 +223,8 @@ class ClientAuthentication {
   /** Client id, authentication method and a fingerprint of the extra params: all shape a token. */
   readonly identity: readonly string[]
   readonly #secret: string | undefined
-  readonly #method: ClientAuth
+  readonly #method: string
+  readonly #assertion: ClientAssertion | undefined
   readonly #basic: string | undefined
   readonly #idInBody: boolean
   readonly #extra: Readonly<Record<string, BodyValue>>
@@ -206,23 +237,28 @@ class ClientAuthentication {
     )
     // A key that is present but unset (`clientSecret: process.env.UNSET`) is a deployment
     // mistake, not a public client: only leaving the key out means "no secret".
-    if ('clientSecret' in options && options.clientAuth !== 'none') {
+    const auth = options.clientAuth
+    const assertion = (auth as ClientAssertion | undefined)?.members && (auth as ClientAssertion)
+    const method: string =
+      assertion?.method ??
+      (auth as ClientAuth | undefined) ??
+      (options.clientSecret === undefined ? 'none' : 'client_secret_basic')
+    const keyOnly = method === 'none' || method === 'private_key_jwt'
+    if ('clientSecret' in options && auth !== 'none' && method !== 'private_key_jwt') {
       requireString(
         'clientSecret',
         options.clientSecret,
         'Set it to the client secret; for a public client leave it out or set clientAuth: "none".',
       )
     }
-    const method =
-      options.clientAuth ?? (options.clientSecret === undefined ? 'none' : 'client_secret_basic')
-    if (!CLIENT_AUTHS.has(method)) {
+    if (!assertion && !CLIENT_AUTHS.has(method)) {
       throw new ConfigError(
         'clientAuth',
         `"${String(method)}" is not a supported client authentication method`,
-        'Use "client_secret_basic", "client_secret_post", "client_secret_json" or "none".',
+        'Use "client_secret_basic", "client_secret_post", "client_secret_json" or "none"; for JWTs, privateKeyJwt() or clientSecretJwt() from "@oauth-interceptors/core/jwt".',
       )
     }
-    if (method !== 'none') {
+    if (!keyOnly) {
       requireString(
         'clientSecret',
         options.clientSecret,
@@ -231,6 +267,7 @@ class ClientAuthentication {
     }
     this.#secret = options.clientSecret
     this.#method = method
+    this.#assertion = assertion || undefined
     this.#basic =
       method === 'client_secret_basic'
         ? basicAuthorization(this.clientId, options.clientSecret as string)
@@ -241,15 +278,17 @@ class ClientAuthentication {
     this.identity = [this.clientId, method, extra.length ? fingerprint(JSON.stringify(extra)) : '']
   }
 
-  /** The client secret, and the Basic credentials built from it (decoded and base64). */
+  /** The client secret, and the Basic credentials built from it (decoded and base64); key material. */
   secrets(): string[] {
-    if (this.#secret === undefined || this.#method === 'none') return []
+    const key = this.#assertion?.secrets() ?? []
+    if (this.#secret === undefined || this.#method === 'none') return [...key]
     // Whatever the method, a server may answer with the Basic form of the credentials.
     const basic = this.#basic ?? basicAuthorization(this.clientId, this.#secret)
     return [
       this.#secret,
       `${formEncode(this.clientId)}:${formEncode(this.#secret)}`,
       basic.slice(6),
+      ...key,
     ]
   }
 
@@ -261,7 +300,21 @@ class ClientAuthentication {
   request(
     url: string,
     members: Record<string, BodyValue | undefined>,
-    { revocation = false } = {},
+    options: { revocation?: boolean } = {},
+  ): MaybePromise<TokenRequest> {
+    const assertion = this.#assertion
+    // RFC 7521 §4.2: a new assertion for every request, retries included.
+    return assertion
+      ? assertion
+          .members({ clientId: this.clientId, tokenUrl: url, clientSecret: this.#secret })
+          .then((more) => this.#request(url, { ...members, ...more }, options))
+      : this.#request(url, members, options)
+  }
+
+  #request(
+    url: string,
+    members: Record<string, BodyValue | undefined>,
+    { revocation = false }: { revocation?: boolean },
   ): TokenRequest {
     const body: Record<string, BodyValue> = {}
     for (const [name, value] of Object.entries(
@@ -275,7 +328,7 @@ class ClientAuthentication {
       if (this.#idInBody) body.client_id = this.clientId
     } else {
       body.client_id = this.clientId
-      if (this.#method !== 'none') body.client_secret = this.#secret as string
+      if (!this.#assertion && this.#method !== 'none') body.client_secret = this.#secret as string
     }
     if (this.#method === 'client_secret_json' && !revocation) {
       headers['content-type'] = 'application/json'
@@ -359,10 +412,10 @@ export interface PasswordGrantOptions extends Omit<ClientOptions, 'clientAuth'> 
   /** The resource owner's password. Never logged, never in an event. */
   password: string
   /**
-   * How the client authenticates at the token endpoint.
+   * How the client authenticates at the token endpoint (see {@link ClientOptions.clientAuth}).
    * @default 'client_secret_basic' with a secret, else 'none'
    */
-  clientAuth?: ClientAuth | undefined
+  clientAuth?: ClientAuth | ClientAssertion | undefined
 }
 
 /**
@@ -438,7 +491,7 @@ export function refreshTokenGrant(options: RefreshTokenGrantOptions): Grant {
     'refreshTokenGrant() needs the refresh token to start from.',
   )
   const client = new ClientAuthentication(options, 'refreshTokenGrant')
-  const refresh = (refreshToken: string, params: ResolvedParams): TokenRequest =>
+  const refresh = (refreshToken: string, params: ResolvedParams): MaybePromise<TokenRequest> =>
     client.request(tokenUrl, {
       grant_type: 'refresh_token',
       refresh_token: refreshToken,
