@@ -93,7 +93,7 @@ export function renderCompare(ref: string, results: readonly CompareResult[]): s
       `| **${r.client}** | ${r.refUs.toFixed(1)} | ${r.thisUs.toFixed(1)} | ${(r.thisUs - r.refUs).toFixed(1)} | ${r.thisUs <= r.refUs ? 'no' : 'yes'} |`,
   )
   return [
-    `### 2d. Added CPU per request: this checkout against ${ref}`,
+    `### Added CPU per request (2c): this checkout against ${ref}`,
     '',
     `Scenario 2c for both in one process, rounds interleaved in random order (${results[0]?.rounds ?? 0} rounds), medians of with token − bare.`,
     '',
