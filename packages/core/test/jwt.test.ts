@@ -1,5 +1,6 @@
 import { inspect } from 'node:util'
 import {
+  decodeJwt,
   decodeProtectedHeader,
   exportJWK,
   exportPKCS8,
@@ -400,5 +401,39 @@ describe('key material, secret and assertions stay out of sight', () => {
       .catch((caught: unknown) => caught)) as Error
     expect(error.message).toContain('secret [redacted] is wrong')
     expect(inspect(error, { depth: Number.POSITIVE_INFINITY })).not.toContain(SECRET)
+  })
+})
+
+describe('JWT client authentication on revocation (RFC 7009 §2.1)', () => {
+  it('authenticates the revocation request with a fresh assertion whose aud is the revocation endpoint', async () => {
+    const tokens = tokenEndpoint()
+    const revocations = tokenEndpoint(() => [200, ''], { path: '/oauth/revoke' })
+    const manager = createTokenManager({
+      grant: clientCredentials({
+        tokenUrl: TOKEN_URL,
+        revocationUrl: `${ISSUER}/oauth/revoke`,
+        clientId: 'orders-service',
+        clientAuth: privateKeyJwt({ key: rsaJwk }),
+      }),
+    })
+    await manager.getToken()
+
+    await manager.revoke()
+
+    const token = await sentAssertion(tokens)
+    const revocation = await sentAssertion(revocations)
+    expect(revocation.headers.authorization).toBeUndefined()
+    expect(revocation.body).toMatchObject({
+      token: 'at-1',
+      token_type_hint: 'access_token',
+      client_id: 'orders-service',
+      client_assertion_type: JWT_BEARER,
+    })
+    const { payload } = await jwtVerify(revocation.assertion, rsa.publicKey, {
+      audience: `${ISSUER}/oauth/revoke`,
+      issuer: 'orders-service',
+      subject: 'orders-service',
+    })
+    expect(payload.jti).not.toBe(decodeJwt(token.assertion).jti)
   })
 })
