@@ -43,17 +43,24 @@ const apiFetch = async (input: string | URL | Request, init?: RequestInit): Prom
   return new Response(BODY, { status: 200, headers: { 'content-type': 'application/json' } })
 }
 
-/** Answers every request (the token request too) at once, the way axios' http adapter would. */
-const apiAdapter: AxiosAdapter = async (config) => ({
-  data: config.url?.includes('/token')
-    ? { access_token: fakeJwt(), token_type: 'Bearer', expires_in: 3600 }
-    : { ok: true },
-  status: 200,
-  statusText: 'OK',
-  headers: {},
-  config,
-  request: {},
-})
+/**
+ * Answers every request (the token request too) at once, the way axios' http adapter would. It
+ * carries the http adapter's name, so an interceptor takes the path it takes in Node (where
+ * follow-redirects' `beforeRedirect` runs), not the one for adapters whose redirects it holds.
+ */
+const apiAdapter: AxiosAdapter = Object.assign(
+  async (config: Parameters<AxiosAdapter>[0]) => ({
+    data: config.url?.includes('/token')
+      ? { access_token: fakeJwt(), token_type: 'Bearer', expires_in: 3600 }
+      : { ok: true },
+    status: 200,
+    statusText: 'OK',
+    headers: {},
+    config,
+    request: {},
+  }),
+  { adapterName: 'http' },
+)
 
 function manager(): TokenManager {
   return createTokenManager({

@@ -537,8 +537,8 @@ export function render(results: Results, machine: Machine): string {
     'Our packages are **bold**. Every client talks to one local token server and API on',
     '127.0.0.1 (a child process, so it has a core of its own). The token endpoint answers after',
     '20 ms with a JWT-shaped token valid for an hour. Peers are set up as their READMEs show',
-    '(bench/src/clients.ts says how, client by client). TypeScript runs through tsx with',
-    '`--conditions=source`, so workspace packages are measured from their source, no build.',
+    '(bench/src/clients.ts says how, client by client). Our packages are measured as they',
+    'ship (their dist/ builds, made first); the benchmark itself runs through tsx.',
   ]
   sections.push('', summary(results))
   if (results.setups) {
