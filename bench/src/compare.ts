@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
+import { cpuPerRequest } from './cpu'
 import { type InProcessSpec, inProcessSpecs, type Send, sendMany } from './in-process'
 import { median, quantile } from './overhead'
 
@@ -24,13 +25,6 @@ export interface CompareResult {
    */
   change: { median: number; q1: number; q3: number }
   rounds: number
-}
-
-async function cpuPerRequest(send: Send, count: number): Promise<number> {
-  const before = process.cpuUsage()
-  await sendMany(send, count, 8)
-  const used = process.cpuUsage(before)
-  return (used.user + used.system) / count
 }
 
 /** Checks `ref` out beside this one and loads its in-process clients. */
