@@ -85,6 +85,21 @@ export function discover(issuer: string, options: DiscoverOptions = {}): Issuer 
   const states = new WeakMap<DiscoveryContext, State>()
   return {
     issuer,
+    async resolve(context, { revocation, method, hasSecret = false }) {
+      const metadata = await this.metadata(context)
+      const url = revocation ? metadata.revocationEndpoint : metadata.tokenEndpoint
+      if (url === undefined) {
+        throw new ConfigError(
+          'revocationUrl',
+          `the metadata of ${metadata.origin} has no revocation_endpoint, so revoke() cannot revoke tokens`,
+          "Pass the server's revocation endpoint to the grant, e.g. revocationUrl: 'https://auth.example.com/oauth/revoke'.",
+        )
+      }
+      return {
+        url,
+        method: method === undefined ? 'none' : clientAuth(metadata, method, hasSecret),
+      }
+    },
     metadata(context = defaultContext) {
       let state = states.get(context)
       if (state === undefined) {
@@ -105,6 +120,36 @@ export function discover(issuer: string, options: DiscoverOptions = {}): Issuer 
       return current.promise
     },
   }
+}
+
+/**
+ * The method to use with the server of `metadata`: `configured` if it lists it, or with `auto`
+ * the first of `client_secret_basic` and `client_secret_post` (with a secret) or `none`
+ * (without) that it lists. RFC 8414 §2: a server that lists none supports `client_secret_basic`.
+ */
+function clientAuth(metadata: IssuerMetadata, configured: string, hasSecret: boolean): string {
+  const listed = metadata.authMethods
+  const supported = listed ?? ['client_secret_basic']
+  const list = supported.length ? supported.join(', ') : 'none listed'
+  if (configured === 'auto') {
+    const fits = hasSecret ? ['client_secret_basic', 'client_secret_post'] : ['none']
+    const chosen = fits.find((method) => supported.includes(method))
+    if (chosen) return chosen
+    throw new ConfigError(
+      'clientAuth',
+      `with "auto", none of the methods ${metadata.origin} supports (${list}) fits the credentials given (${hasSecret ? 'a client secret' : 'no client secret'})`,
+      'Set clientAuth to a method the server lists, e.g. privateKeyJwt({ key }) from "@oauth-interceptors/core/jwt" for private_key_jwt.',
+    )
+  }
+  // client_secret_json is no registered method, so no server lists it.
+  if (listed && configured !== 'client_secret_json' && !listed.includes(configured)) {
+    throw new ConfigError(
+      'clientAuth',
+      `"${configured}" is not among the methods ${metadata.origin} supports (${list})`,
+      'Set clientAuth to one of them, or "auto" to choose from them.',
+    )
+  }
+  return configured
 }
 
 /** The two metadata addresses, in the order they are tried. */
@@ -215,6 +260,7 @@ function validate(
   const methods = body.token_endpoint_auth_methods_supported
   return {
     issuer,
+    origin,
     tokenEndpoint,
     revocationEndpoint,
     authMethods:

@@ -122,6 +122,8 @@ export interface DiscoveryContext {
 export interface IssuerMetadata {
   /** The issuer identifier, equal to the configured one. */
   readonly issuer: string
+  /** The issuer's origin, for messages. */
+  readonly origin: string
   /** `token_endpoint`. */
   readonly tokenEndpoint: string
   /** `revocation_endpoint`, if the server has one. */
@@ -139,6 +141,16 @@ export interface Issuer {
   readonly issuer: string
   /** The metadata: fetched once per `context`, validated. */
   metadata(context?: DiscoveryContext): Promise<IssuerMetadata>
+  /**
+   * Where a request goes and how the client authenticates: the metadata's token endpoint (or
+   * revocation endpoint, with `revocation`) and `method` checked against, or with `auto` chosen
+   * from, its `token_endpoint_auth_methods_supported`. Throws a `ConfigError` when the server has
+   * no such endpoint or does not support the method.
+   */
+  resolve(
+    context: DiscoveryContext | undefined,
+    request: { revocation: boolean; method?: string | undefined; hasSecret?: boolean | undefined },
+  ): Promise<{ url: string; method: string }>
 }
 
 /** Which kind of token a revocation request carries (RFC 7009 §2.1 `token_type_hint`). */
@@ -314,8 +326,8 @@ class ClientAuthentication {
     if (method === 'auto' && !issuer) {
       throw new ConfigError(
         'clientAuth',
-        '"auto" chooses from the methods in the server\'s metadata, so it needs issuer',
-        'Pass issuer: discover(...) from "@oauth-interceptors/core/discovery" in place of tokenUrl, or name the method, e.g. clientAuth: "client_secret_basic".',
+        '"auto" needs issuer',
+        'Pass issuer: discover(url) from "@oauth-interceptors/core/discovery", or name a method.',
       )
     }
     const keyOnly = method === 'none' || method === 'private_key_jwt' || method === 'auto'
@@ -377,40 +389,16 @@ class ClientAuthentication {
   ): MaybePromise<TokenRequest> {
     const issuer = this.#issuer
     if (!issuer) return this.#withAssertion(url as string, this.#method, members, options)
-    return issuer.metadata(context).then((metadata) => {
-      const target =
-        url ?? (options.revocation ? metadata.revocationEndpoint : metadata.tokenEndpoint)
-      if (target === undefined) throw noRevocationEndpoint(issuer.issuer)
-      return this.#withAssertion(target, this.#methodFor(metadata), members, options)
-    })
-  }
-
-  /** The method to use with the server of `metadata`; a method it does not list is refused. */
-  #methodFor(metadata: IssuerMetadata): string {
-    const listed = metadata.authMethods
-    const supported = listed ?? ['client_secret_basic']
-    const origin = new URL(metadata.issuer).origin
-    const list = supported.length ? supported.join(', ') : 'none listed'
-    if (this.#method === 'auto') {
-      const fits =
-        this.#secret === undefined ? ['none'] : ['client_secret_basic', 'client_secret_post']
-      const chosen = fits.find((method) => supported.includes(method))
-      if (chosen) return chosen
-      throw new ConfigError(
-        'clientAuth',
-        `with "auto", none of the methods ${origin} supports (${list}) fits the credentials given (${this.#secret === undefined ? 'no client secret' : 'a client secret'})`,
-        'Set clientAuth to a method the server lists, e.g. privateKeyJwt({ key }) from "@oauth-interceptors/core/jwt" for private_key_jwt.',
+    const revocation = options.revocation ?? false
+    return issuer
+      .resolve(context, {
+        revocation: revocation && url === undefined,
+        method: this.#method,
+        hasSecret: this.#secret !== undefined,
+      })
+      .then((resolved) =>
+        this.#withAssertion(url ?? resolved.url, resolved.method, members, options),
       )
-    }
-    // client_secret_json is no registered method, so no server lists it.
-    if (listed && this.#method !== 'client_secret_json' && !listed.includes(this.#method)) {
-      throw new ConfigError(
-        'clientAuth',
-        `"${this.#method}" is not among the methods ${origin} supports (${list})`,
-        'Set clientAuth to one of them, or "auto" to choose from them.',
-      )
-    }
-    return this.#method
   }
 
   #withAssertion(
@@ -471,28 +459,16 @@ function endpointOf(options: {
     return { tokenUrl: requireHttpUrl('tokenUrl', options?.tokenUrl, options?.allowInsecureHttp) }
   }
   if (options.tokenUrl !== undefined) {
-    throw new ConfigError(
-      'issuer',
-      'both tokenUrl and issuer are set',
-      "Pass one: tokenUrl for a fixed token endpoint, or issuer to read it from the server's metadata.",
-    )
+    throw new ConfigError('issuer', 'both tokenUrl and issuer are set', 'Pass one of them.')
   }
-  if (typeof issuer?.metadata !== 'function' || typeof issuer.issuer !== 'string') {
+  if (typeof issuer?.resolve !== 'function') {
     throw new ConfigError(
       'issuer',
-      'expected an issuer made by discover()',
-      'Pass issuer: discover("https://auth.example.com") from "@oauth-interceptors/core/discovery".',
+      'expected discover(url)',
+      'Import discover from "@oauth-interceptors/core/discovery".',
     )
   }
   return { tokenUrl: issuer.issuer, issuer }
-}
-
-function noRevocationEndpoint(issuer: string): ConfigError {
-  return new ConfigError(
-    'revocationUrl',
-    `the metadata of ${new URL(issuer).origin} has no revocation_endpoint, so revoke() cannot revoke tokens`,
-    "Pass the server's revocation endpoint to the grant, e.g. revocationUrl: 'https://auth.example.com/oauth/revoke'.",
-  )
 }
 
 function toForm(members: Record<string, BodyValue>): string {
@@ -839,7 +815,9 @@ export function customGrant(options: CustomGrantOptions): Grant {
     refreshToken?: string,
   ): Promise<TokenRequest> => {
     // Discovery fails with its own error, before the grant's code runs.
-    const defaultUrl = issuer ? (await issuer.metadata(context)).tokenEndpoint : tokenUrl
+    const defaultUrl = issuer
+      ? (await issuer.resolve(context, { revocation: false })).url
+      : tokenUrl
     try {
       const request = toRequest(await custom(), defaultUrl)
       sent[step] = request
@@ -868,8 +846,7 @@ export function customGrant(options: CustomGrantOptions): Grant {
     ...((revocationUrl !== undefined || issuer) && {
       revoke: async (token: string, hint: TokenTypeHint, context?: DiscoveryContext) => {
         const target =
-          revocationUrl ?? (await (issuer as Issuer).metadata(context)).revocationEndpoint
-        if (target === undefined) throw noRevocationEndpoint((issuer as Issuer).issuer)
+          revocationUrl ?? (await (issuer as Issuer).resolve(context, { revocation: true })).url
         let custom: CustomTokenRequest
         try {
           custom = await customRevoke(token, hint)
