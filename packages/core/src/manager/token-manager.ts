@@ -487,6 +487,8 @@ export class TokenManager {
         await postRevocationRequest(request, hint, known(), this.#settings)
         return
       } catch (error) {
+        // A configuration problem (no revocation endpoint in the metadata) is no failed attempt.
+        if (error instanceof ConfigError) throw error
         failure = redactValue(asRevocationError(error, hint), lazyRedactor(known))
       }
       const delay = retry === false ? undefined : retryDelay(failure, attempt, retry, random)
