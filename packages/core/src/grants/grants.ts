@@ -1,8 +1,9 @@
 import { ConfigError, TokenEndpointError } from '../errors'
 import { formEncode, type Redact, redactor, redactValue, requestSecrets } from '../redact'
-import type { MaybePromise } from '../types'
+import type { MaybePromise, Timers } from '../types'
 import { requireHttpUrl, requireString, resourceIndicators } from '../validate'
 import { fingerprint } from './fingerprint'
+import type { FetchLike } from './token-endpoint'
 
 /** An HTTP request to a token endpoint: always a POST. */
 export interface TokenRequest {
@@ -55,8 +56,13 @@ export interface ResolvedParams {
 export interface Grant {
   /** The grant's name, e.g. `client_credentials`, `password`, `refresh_token` or `custom`. */
   readonly type: string
-  /** The token endpoint; requests to it are never given a token by the adapters. */
+  /**
+   * The token endpoint; requests to it are never given a token by the adapters. With `issuer`,
+   * the issuer identifier: the token endpoint is read from its metadata on the first request.
+   */
   readonly tokenUrl: string
+  /** The issuer whose metadata gives the endpoints, when the grant was given `issuer`. */
+  readonly issuer?: string | undefined
   /** The revocation endpoint (RFC 7009), when configured; adapters never give it a token either. */
   readonly revocationUrl?: string | undefined
   /**
@@ -69,16 +75,24 @@ export interface Grant {
   /** Log in afresh when using the refresh token fails. */
   readonly reobtainAfterRefreshFailure: boolean
   /** A request that gets a token without a refresh token. */
-  obtain(params: ResolvedParams): MaybePromise<TokenRequest>
+  obtain(params: ResolvedParams, context?: DiscoveryContext): MaybePromise<TokenRequest>
   /** A request that trades a refresh token for a token; absent when the grant has none. */
-  refresh?(refreshToken: string, params: ResolvedParams): MaybePromise<TokenRequest>
+  refresh?(
+    refreshToken: string,
+    params: ResolvedParams,
+    context?: DiscoveryContext,
+  ): MaybePromise<TokenRequest>
   /** Reads a successful (2xx, no `error` member) response body. */
   parse(body: Record<string, unknown>): TokenResponse
   /**
    * A request that revokes `token` (RFC 7009 §2.1), with the client's authentication; absent
    * when the grant has no revocation endpoint.
    */
-  revoke?(token: string, hint: TokenTypeHint): MaybePromise<TokenRequest>
+  revoke?(
+    token: string,
+    hint: TokenTypeHint,
+    context?: DiscoveryContext,
+  ): MaybePromise<TokenRequest>
   /**
    * The refresh token the grant starts from, if it has one (`refreshTokenGrant`): `revoke()`
    * revokes it along with the cached tokens. A method, so that printing a grant never shows it.
@@ -93,6 +107,52 @@ export interface Grant {
   secrets?(): readonly (string | undefined)[]
 }
 
+/**
+ * What a token manager lends a grant for discovery: its fetch, clock, timers and timeout. One
+ * object per manager, so each manager fetches the metadata once and keeps it.
+ */
+export interface DiscoveryContext {
+  readonly fetch: FetchLike
+  readonly now: () => number
+  readonly timers: Timers
+  readonly timeout: number
+}
+
+/** What the grants use of an authorization server's metadata (RFC 8414 §2). */
+export interface IssuerMetadata {
+  /** The issuer identifier, equal to the configured one. */
+  readonly issuer: string
+  /** The issuer's origin, for messages. */
+  readonly origin: string
+  /** `token_endpoint`. */
+  readonly tokenEndpoint: string
+  /** `revocation_endpoint`, if the server has one. */
+  readonly revocationEndpoint: string | undefined
+  /** `token_endpoint_auth_methods_supported`, if listed (RFC 8414: `client_secret_basic` if not). */
+  readonly authMethods: readonly string[] | undefined
+}
+
+/**
+ * An issuer whose metadata gives a grant its endpoints: made by `discover(issuer)` from
+ * `@oauth-interceptors/core/discovery`, which holds the discovery code.
+ */
+export interface Issuer {
+  /** The issuer identifier, as configured. */
+  readonly issuer: string
+  /** The metadata: fetched once per `context`, validated. */
+  metadata(context?: DiscoveryContext): Promise<IssuerMetadata>
+  /**
+   * Where a request goes and how the client authenticates: the metadata's token endpoint (or
+   * revocation endpoint, with `revocation`) and `method` checked against, or with `auto` chosen
+   * from, its `token_endpoint_auth_methods_supported`. Throws a `ConfigError` when the server has
+   * no such endpoint or does not support the method.
+   */
+  resolve(
+    context: DiscoveryContext | undefined,
+    request: { revocation: boolean; method?: string | undefined; hasSecret?: boolean | undefined },
+  ): Promise<{ url: string; method: string }>
+}
+
 /** Which kind of token a revocation request carries (RFC 7009 §2.1 `token_type_hint`). */
 export type TokenTypeHint = 'access_token' | 'refresh_token'
 
@@ -102,8 +162,12 @@ export type TokenTypeHint = 'access_token' | 'refresh_token'
  * - `client_secret_post`: `client_id` and `client_secret` in the form body.
  * - `client_secret_json`: the same members in a JSON body (providers that only take JSON).
  * - `none`: a public client; only `client_id` is sent.
+ * - `auto` (with `issuer` only, and its default there): chosen from the server's
+ *   `token_endpoint_auth_methods_supported` and the credentials given: `client_secret_basic`,
+ *   else `client_secret_post` with a secret; `none` without one.
  */
 export type ClientAuth =
+  | 'auto'
   | 'client_secret_basic'
   | 'client_secret_post'
   | 'client_secret_json'
@@ -150,11 +214,20 @@ export interface ClientOptions extends TokenParams {
    * Absolute URL of the token endpoint; `https:` unless it is on loopback or
    * `allowInsecureHttp` is set.
    */
-  tokenUrl: string
+  tokenUrl?: string | undefined
+  /**
+   * The authorization server, in place of `tokenUrl`: `discover('https://auth.example.com')`
+   * from `@oauth-interceptors/core/discovery`. Its metadata gives the token endpoint, the
+   * revocation endpoint and the client authentication methods. Exactly one of `tokenUrl` and
+   * `issuer` is given.
+   * @default none
+   */
+  issuer?: Issuer | undefined
   /**
    * Absolute URL of the revocation endpoint (RFC 7009), for `manager.revoke()`; checked like
-   * `tokenUrl`. The server's metadata names it `revocation_endpoint`.
-   * @default none: `revoke()` is a `ConfigError`
+   * `tokenUrl`. The server's metadata names it `revocation_endpoint`; with `issuer`, that is
+   * used unless this is set.
+   * @default none (with `issuer`, the metadata's `revocation_endpoint`): `revoke()` is a `ConfigError`
    */
   revocationUrl?: string | undefined
   /** The client identifier the authorization server issued (RFC 6749 §2.2). */
@@ -168,7 +241,8 @@ export interface ClientOptions extends TokenParams {
   /**
    * How the client authenticates at the token endpoint: a method name, or a JWT assertion
    * method, `privateKeyJwt({ key })` or `clientSecretJwt()` from `@oauth-interceptors/core/jwt`.
-   * @default 'client_secret_basic' when a secret is given, else 'none'
+   * With `issuer`, a method the server's metadata does not list is a `ConfigError`.
+   * @default 'auto' with `issuer`; else 'client_secret_basic' when a secret is given, else 'none'
    * @see https://www.rfc-editor.org/rfc/rfc6749#section-2.3
    */
   clientAuth?: ClientAuth | ClientAssertion | undefined
@@ -189,6 +263,7 @@ export interface ClientOptions extends TokenParams {
 }
 
 const CLIENT_AUTHS = new Set([
+  'auto',
   'client_secret_basic',
   'client_secret_post',
   'client_secret_json',
@@ -222,14 +297,19 @@ class ClientAuthentication {
   readonly clientId: string
   /** Client id, authentication method and a fingerprint of the extra params: all shape a token. */
   readonly identity: readonly string[]
+  /** The token endpoint (with `issuer`, the issuer identifier). */
+  readonly tokenUrl: string
+  readonly #issuer: Issuer | undefined
   readonly #secret: string | undefined
   readonly #method: string
   readonly #assertion: ClientAssertion | undefined
-  readonly #basic: string | undefined
   readonly #idInBody: boolean
   readonly #extra: Readonly<Record<string, BodyValue>>
 
   constructor(options: ClientOptions, grantName: string) {
+    const { tokenUrl, issuer } = endpointOf(options)
+    this.tokenUrl = tokenUrl
+    this.#issuer = issuer
     this.clientId = requireString(
       'clientId',
       options.clientId,
@@ -242,8 +322,15 @@ class ClientAuthentication {
     const method: string =
       assertion?.method ??
       (auth as ClientAuth | undefined) ??
-      (options.clientSecret === undefined ? 'none' : 'client_secret_basic')
-    const keyOnly = method === 'none' || method === 'private_key_jwt'
+      (issuer ? 'auto' : options.clientSecret === undefined ? 'none' : 'client_secret_basic')
+    if (method === 'auto' && !issuer) {
+      throw new ConfigError(
+        'clientAuth',
+        '"auto" needs issuer',
+        'Pass issuer: discover(url) from "@oauth-interceptors/core/discovery", or name a method.',
+      )
+    }
+    const keyOnly = method === 'none' || method === 'private_key_jwt' || method === 'auto'
     if ('clientSecret' in options && auth !== 'none' && method !== 'private_key_jwt') {
       requireString(
         'clientSecret',
@@ -255,7 +342,7 @@ class ClientAuthentication {
       throw new ConfigError(
         'clientAuth',
         `"${String(method)}" is not a supported client authentication method`,
-        'Use "client_secret_basic", "client_secret_post", "client_secret_json" or "none"; for JWTs, privateKeyJwt() or clientSecretJwt() from "@oauth-interceptors/core/jwt".',
+        'Use "client_secret_basic", "client_secret_post", "client_secret_json", "none" or, with issuer, "auto"; for JWTs, privateKeyJwt() or clientSecretJwt() from "@oauth-interceptors/core/jwt".',
       )
     }
     if (!keyOnly) {
@@ -268,10 +355,6 @@ class ClientAuthentication {
     this.#secret = options.clientSecret
     this.#method = method
     this.#assertion = assertion || undefined
-    this.#basic =
-      method === 'client_secret_basic'
-        ? basicAuthorization(this.clientId, options.clientSecret as string)
-        : undefined
     this.#idInBody = options.clientIdInBody ?? false
     this.#extra = options.extraParams ?? {}
     const extra = Object.entries(this.#extra).sort(([a], [b]) => (a < b ? -1 : 1))
@@ -283,7 +366,7 @@ class ClientAuthentication {
     const key = this.#assertion?.secrets() ?? []
     if (this.#secret === undefined || this.#method === 'none') return [...key]
     // Whatever the method, a server may answer with the Basic form of the credentials.
-    const basic = this.#basic ?? basicAuthorization(this.clientId, this.#secret)
+    const basic = basicAuthorization(this.clientId, this.#secret)
     return [
       this.#secret,
       `${formEncode(this.clientId)}:${formEncode(this.#secret)}`,
@@ -293,26 +376,49 @@ class ClientAuthentication {
   }
 
   /**
-   * A POST carrying `members` and the client's credentials. A revocation request is always
+   * A POST carrying `members` and the client's credentials, to `url` or, when `url` is
+   * undefined, to the endpoint the issuer's metadata names. A revocation request is always
    * form-encoded (RFC 7009 §2.1), so `client_secret_json` sends its members in the form, and
    * carries no `extraParams`.
    */
   request(
-    url: string,
+    url: string | undefined,
     members: Record<string, BodyValue | undefined>,
     options: { revocation?: boolean } = {},
+    context?: DiscoveryContext,
+  ): MaybePromise<TokenRequest> {
+    const issuer = this.#issuer
+    if (!issuer) return this.#withAssertion(url as string, this.#method, members, options)
+    const revocation = options.revocation ?? false
+    return issuer
+      .resolve(context, {
+        revocation: revocation && url === undefined,
+        method: this.#method,
+        hasSecret: this.#secret !== undefined,
+      })
+      .then((resolved) =>
+        this.#withAssertion(url ?? resolved.url, resolved.method, members, options),
+      )
+  }
+
+  #withAssertion(
+    url: string,
+    method: string,
+    members: Record<string, BodyValue | undefined>,
+    options: { revocation?: boolean },
   ): MaybePromise<TokenRequest> {
     const assertion = this.#assertion
     // RFC 7521 §4.2: a new assertion for every request, retries included.
     return assertion
       ? assertion
           .members({ clientId: this.clientId, tokenUrl: url, clientSecret: this.#secret })
-          .then((more) => this.#request(url, { ...members, ...more }, options))
-      : this.#request(url, members, options)
+          .then((more) => this.#request(url, method, { ...members, ...more }, options))
+      : this.#request(url, method, members, options)
   }
 
   #request(
     url: string,
+    method: string,
     members: Record<string, BodyValue | undefined>,
     { revocation = false }: { revocation?: boolean },
   ): TokenRequest {
@@ -323,20 +429,46 @@ class ClientAuthentication {
       if (value !== undefined && (typeof value === 'string' || value.length > 0)) body[name] = value
     }
     const headers: Record<string, string> = { accept: 'application/json' }
-    if (this.#basic) {
-      headers.authorization = this.#basic
+    if (method === 'client_secret_basic') {
+      headers.authorization = basicAuthorization(this.clientId, this.#secret as string)
       if (this.#idInBody) body.client_id = this.clientId
     } else {
       body.client_id = this.clientId
-      if (!this.#assertion && this.#method !== 'none') body.client_secret = this.#secret as string
+      if (!this.#assertion && method !== 'none') body.client_secret = this.#secret as string
     }
-    if (this.#method === 'client_secret_json' && !revocation) {
+    if (method === 'client_secret_json' && !revocation) {
       headers['content-type'] = 'application/json'
       return { url, headers, body: JSON.stringify(body) }
     }
     headers['content-type'] = 'application/x-www-form-urlencoded'
     return { url, headers, body: toForm(body) }
   }
+}
+
+/**
+ * The grant's token endpoint, or its issuer: exactly one of `tokenUrl` and `issuer`.
+ * With an issuer, `tokenUrl` is the issuer identifier (part of the cache key).
+ */
+function endpointOf(options: {
+  tokenUrl?: string | undefined
+  issuer?: Issuer | undefined
+  allowInsecureHttp?: boolean | undefined
+}): { tokenUrl: string; issuer?: Issuer } {
+  const issuer = options?.issuer
+  if (issuer === undefined) {
+    return { tokenUrl: requireHttpUrl('tokenUrl', options?.tokenUrl, options?.allowInsecureHttp) }
+  }
+  if (options.tokenUrl !== undefined) {
+    throw new ConfigError('issuer', 'both tokenUrl and issuer are set', 'Pass one of them.')
+  }
+  if (typeof issuer?.resolve !== 'function') {
+    throw new ConfigError(
+      'issuer',
+      'expected discover(url)',
+      'Import discover from "@oauth-interceptors/core/discovery".',
+    )
+  }
+  return { tokenUrl: issuer.issuer, issuer }
 }
 
 function toForm(members: Record<string, BodyValue>): string {
@@ -352,13 +484,25 @@ function revocationOf(
   options: ClientOptions,
   client: ClientAuthentication,
 ): Pick<Grant, 'revocationUrl' | 'revoke'> {
-  if (options.revocationUrl === undefined) return {}
-  const url = requireHttpUrl('revocationUrl', options.revocationUrl, options.allowInsecureHttp)
+  const url =
+    options.revocationUrl === undefined
+      ? undefined
+      : requireHttpUrl('revocationUrl', options.revocationUrl, options.allowInsecureHttp)
+  // With an issuer, the metadata's revocation_endpoint serves unless revocationUrl is set.
+  if (url === undefined && !options.issuer) return {}
   return {
-    revocationUrl: url,
-    revoke: (token, hint) =>
-      client.request(url, { token, token_type_hint: hint }, { revocation: true }),
+    ...(url !== undefined && { revocationUrl: url }),
+    revoke: (token, hint, context) =>
+      client.request(url, { token, token_type_hint: hint }, { revocation: true }, context),
   }
+}
+
+function issuerOf(options: { issuer?: Issuer | undefined }): Issuer | undefined {
+  return options?.issuer
+}
+
+function issuerMember(options: { issuer?: Issuer | undefined }): Pick<Grant, 'issuer'> {
+  return options.issuer ? { issuer: options.issuer.issuer } : {}
 }
 
 function paramMembers(params: ResolvedParams): Record<string, BodyValue | undefined> {
@@ -385,16 +529,23 @@ export function parseStandardResponse(body: Record<string, unknown>): TokenRespo
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-4.4
  */
 export function clientCredentials(options: ClientOptions): Grant {
-  const tokenUrl = requireHttpUrl('tokenUrl', options?.tokenUrl, options?.allowInsecureHttp)
   const client = new ClientAuthentication(options, 'clientCredentials')
+  const tokenUrl = client.tokenUrl
+  const url = issuerOf(options) ? undefined : tokenUrl
   return {
     type: 'client_credentials',
     tokenUrl,
+    ...issuerMember(options),
     identity: client.identity,
     params: resolveParams(options),
     reobtainAfterRefreshFailure: true,
-    obtain: (params) =>
-      client.request(tokenUrl, { grant_type: 'client_credentials', ...paramMembers(params) }),
+    obtain: (params, context) =>
+      client.request(
+        url,
+        { grant_type: 'client_credentials', ...paramMembers(params) },
+        {},
+        context,
+      ),
     parse: parseStandardResponse,
     secrets: () => client.secrets(),
     ...revocationOf(options, client),
@@ -426,7 +577,8 @@ export interface PasswordGrantOptions extends Omit<ClientOptions, 'clientAuth'> 
  * @see https://www.rfc-editor.org/rfc/rfc9700#section-2.4
  */
 export function passwordGrant(options: PasswordGrantOptions): Grant {
-  const tokenUrl = requireHttpUrl('tokenUrl', options?.tokenUrl, options?.allowInsecureHttp)
+  const tokenUrl = endpointOf(options).tokenUrl
+  const url = issuerOf(options) ? undefined : tokenUrl
   const username = requireString(
     'username',
     options.username,
@@ -441,22 +593,24 @@ export function passwordGrant(options: PasswordGrantOptions): Grant {
   return {
     type: 'password',
     tokenUrl,
+    ...issuerMember(options),
     identity: [...client.identity, username],
     params: resolveParams(options),
     reobtainAfterRefreshFailure: true,
-    obtain: (params) =>
-      client.request(tokenUrl, {
-        grant_type: 'password',
-        username,
-        password,
-        ...paramMembers(params),
-      }),
-    refresh: (refreshToken, params) =>
-      client.request(tokenUrl, {
-        grant_type: 'refresh_token',
-        refresh_token: refreshToken,
-        scope: params.scope,
-      }),
+    obtain: (params, context) =>
+      client.request(
+        url,
+        { grant_type: 'password', username, password, ...paramMembers(params) },
+        {},
+        context,
+      ),
+    refresh: (refreshToken, params, context) =>
+      client.request(
+        url,
+        { grant_type: 'refresh_token', refresh_token: refreshToken, scope: params.scope },
+        {},
+        context,
+      ),
     parse: parseStandardResponse,
     secrets: () => [...client.secrets(), password],
     ...revocationOf(options, client),
@@ -484,27 +638,34 @@ export interface RefreshTokenGrantOptions extends ClientOptions {
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-6
  */
 export function refreshTokenGrant(options: RefreshTokenGrantOptions): Grant {
-  const tokenUrl = requireHttpUrl('tokenUrl', options?.tokenUrl, options?.allowInsecureHttp)
+  const tokenUrl = endpointOf(options).tokenUrl
+  const url = issuerOf(options) ? undefined : tokenUrl
   const initial = requireString(
     'refreshToken',
     options.refreshToken,
     'refreshTokenGrant() needs the refresh token to start from.',
   )
   const client = new ClientAuthentication(options, 'refreshTokenGrant')
-  const refresh = (refreshToken: string, params: ResolvedParams): MaybePromise<TokenRequest> =>
-    client.request(tokenUrl, {
-      grant_type: 'refresh_token',
-      refresh_token: refreshToken,
-      scope: params.scope,
-    })
+  const refresh = (
+    refreshToken: string,
+    params: ResolvedParams,
+    context?: DiscoveryContext,
+  ): MaybePromise<TokenRequest> =>
+    client.request(
+      url,
+      { grant_type: 'refresh_token', refresh_token: refreshToken, scope: params.scope },
+      {},
+      context,
+    )
   return {
     type: 'refresh_token',
     tokenUrl,
+    ...issuerMember(options),
     // Each starting refresh token is its own session (another user's, perhaps).
     identity: options.identity ?? [...client.identity, fingerprint(initial)],
     params: resolveParams(options),
     reobtainAfterRefreshFailure: false,
-    obtain: (params) => refresh(initial, params),
+    obtain: (params, context) => refresh(initial, params, context),
     refresh,
     parse: parseStandardResponse,
     secrets: () => [...client.secrets(), initial],
@@ -536,7 +697,14 @@ export interface CustomTokenRequest {
  */
 export interface CustomGrantOptions {
   /** Absolute URL of the login or token endpoint. */
-  tokenUrl: string
+  tokenUrl?: string | undefined
+  /**
+   * The authorization server, in place of `tokenUrl`: `discover(issuer)` from
+   * `@oauth-interceptors/core/discovery`; its `token_endpoint` is the requests' default `url`,
+   * its `revocation_endpoint` the default `revocationUrl`.
+   * @default none
+   */
+  issuer?: Issuer | undefined
   /**
    * Builds the request that obtains a token (a login, an API-key exchange…). If it throws, the
    * token request fails with a `TokenEndpointError` of code `custom_grant_error`, the thrown
@@ -602,7 +770,7 @@ export interface CustomGrantOptions {
  * })
  */
 export function customGrant(options: CustomGrantOptions): Grant {
-  const tokenUrl = requireHttpUrl('tokenUrl', options?.tokenUrl, options?.allowInsecureHttp)
+  const { tokenUrl, issuer } = endpointOf(options)
   if (typeof options.request !== 'function') {
     throw new ConfigError(
       'request',
@@ -610,21 +778,25 @@ export function customGrant(options: CustomGrantOptions): Grant {
       'Pass request: (params) => ({ json: {...} }) that builds the token request.',
     )
   }
-  const toRequest = ({ url, headers = {}, json, form, body }: CustomTokenRequest): TokenRequest => {
+  const toRequest = (
+    { url: given, headers = {}, json, form, body }: CustomTokenRequest,
+    defaultUrl: string,
+  ): TokenRequest => {
+    const url = given ?? defaultUrl
     const lower: Record<string, string> = { accept: 'application/json' }
     for (const [name, value] of Object.entries(headers)) lower[name.toLowerCase()] = value
     if (json !== undefined) {
       lower['content-type'] ??= 'application/json'
-      return { url: url ?? tokenUrl, headers: lower, body: JSON.stringify(json) }
+      return { url, headers: lower, body: JSON.stringify(json) }
     }
     if (form !== undefined) {
       lower['content-type'] ??= 'application/x-www-form-urlencoded'
       const members: Record<string, BodyValue> = {}
       for (const [name, value] of Object.entries(form))
         if (value !== undefined) members[name] = value
-      return { url: url ?? tokenUrl, headers: lower, body: toForm(members) }
+      return { url, headers: lower, body: toForm(members) }
     }
-    return { url: url ?? tokenUrl, headers: lower, body: body ?? '' }
+    return { url, headers: lower, body: body ?? '' }
   }
   const declared = [...(options.secrets ?? [])]
   // The last request of each kind, kept by reference and read only on an error path: a refresh
@@ -639,10 +811,15 @@ export function customGrant(options: CustomGrantOptions): Grant {
   const build = async (
     step: 'request' | 'refresh',
     custom: () => MaybePromise<CustomTokenRequest>,
+    context: DiscoveryContext | undefined,
     refreshToken?: string,
   ): Promise<TokenRequest> => {
+    // Discovery fails with its own error, before the grant's code runs.
+    const defaultUrl = issuer
+      ? (await issuer.resolve(context, { revocation: false })).url
+      : tokenUrl
     try {
-      const request = toRequest(await custom())
+      const request = toRequest(await custom(), defaultUrl)
       sent[step] = request
       return request
     } catch (cause) {
@@ -664,9 +841,12 @@ export function customGrant(options: CustomGrantOptions): Grant {
   return {
     type: 'custom',
     tokenUrl,
-    ...(revocationUrl !== undefined && {
-      revocationUrl,
-      revoke: async (token: string, hint: TokenTypeHint) => {
+    ...(issuer && { issuer: issuer.issuer }),
+    ...(revocationUrl !== undefined && { revocationUrl }),
+    ...((revocationUrl !== undefined || issuer) && {
+      revoke: async (token: string, hint: TokenTypeHint, context?: DiscoveryContext) => {
+        const target =
+          revocationUrl ?? (await (issuer as Issuer).resolve(context, { revocation: true })).url
         let custom: CustomTokenRequest
         try {
           custom = await customRevoke(token, hint)
@@ -677,16 +857,16 @@ export function customGrant(options: CustomGrantOptions): Grant {
             redactor([...secrets(), token]),
           )
         }
-        return toRequest({ ...custom, url: custom.url ?? revocationUrl })
+        return toRequest(custom, target)
       },
     }),
     identity: options.identity,
     params: resolveParams(options),
     reobtainAfterRefreshFailure: true,
-    obtain: (params) => build('request', () => options.request(params)),
+    obtain: (params, context) => build('request', () => options.request(params), context),
     ...(refresh && {
-      refresh: (refreshToken, params) =>
-        build('refresh', () => refresh(refreshToken, params), refreshToken),
+      refresh: (refreshToken, params, context) =>
+        build('refresh', () => refresh(refreshToken, params), context, refreshToken),
     }),
     parse: parse
       ? (body) => {

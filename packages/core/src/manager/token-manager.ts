@@ -9,6 +9,7 @@ import {
 import { fingerprint } from '../grants/fingerprint'
 import {
   customGrantError,
+  type DiscoveryContext,
   type Grant,
   type ResolvedParams,
   resolveParams,
@@ -152,6 +153,8 @@ export class TokenManager {
   readonly #cooldowns: Cooldowns
   readonly #defaultKey: string
   readonly #tokenUrls = new EndpointSet()
+  /** Lent to the grant: discovery fetches its metadata once per manager, with these. */
+  readonly #context: DiscoveryContext
   readonly #stats: TokenStats = {
     cacheHits: 0,
     requested: 0,
@@ -183,6 +186,12 @@ export class TokenManager {
     this.#settings = settings
     this.#grant = settings.grant
     this.#now = settings.now
+    this.#context = {
+      fetch: settings.fetch,
+      now: settings.now,
+      timers: settings.timers,
+      timeout: settings.timeout,
+    }
     this.#memory = new LruMap<Entry>(settings.cacheSize, 'cacheSize', (_key, entry) =>
       this.#keyByToken.delete(entry.token.accessToken),
     )
@@ -202,7 +211,8 @@ export class TokenManager {
       })
     this.#cooldowns = new Cooldowns(settings.now, settings.maxRetryAfter)
     this.#defaultKey = this.#keyOf(this.#grant.params)
-    this.#tokenUrls.add(this.#grant.tokenUrl)
+    // With an issuer, the token endpoint is added once the metadata names it (see #send).
+    if (this.#grant.issuer === undefined) this.#tokenUrls.add(this.#grant.tokenUrl)
     if (this.#grant.revocationUrl !== undefined) this.#tokenUrls.add(this.#grant.revocationUrl)
     this.#flight = pMemoize(
       (key: string, reason: RefreshReason, params: ResolvedParams) =>
@@ -459,7 +469,11 @@ export class TokenManager {
   async #revokeOne(
     token: string,
     hint: TokenTypeHint,
-    build: (token: string, hint: TokenTypeHint) => TokenRequest | Promise<TokenRequest>,
+    build: (
+      token: string,
+      hint: TokenTypeHint,
+      context: DiscoveryContext,
+    ) => TokenRequest | Promise<TokenRequest>,
     revoking: readonly (string | undefined)[],
   ): Promise<void> {
     const { retry, random, timers, deadline } = this.#settings
@@ -468,11 +482,13 @@ export class TokenManager {
     for (let attempt = 1; ; attempt++) {
       let failure: RevocationError
       try {
-        const request = await build(token, hint)
+        const request = await build(token, hint, this.#context)
         this.#tokenUrls.add(request.url)
         await postRevocationRequest(request, hint, known(), this.#settings)
         return
       } catch (error) {
+        // A configuration problem (no revocation endpoint in the metadata) is no failed attempt.
+        if (error instanceof ConfigError) throw error
         failure = redactValue(asRevocationError(error, hint), lazyRedactor(known))
       }
       const delay = retry === false ? undefined : retryDelay(failure, attempt, retry, random)
@@ -594,7 +610,7 @@ export class TokenManager {
           key,
           reason,
           'refresh',
-          () => grant.refresh?.(refreshToken, params) as Promise<TokenRequest>,
+          () => grant.refresh?.(refreshToken, params, this.#context) as Promise<TokenRequest>,
           refreshToken,
         )
       } catch (error) {
@@ -602,7 +618,7 @@ export class TokenManager {
         this.#emit({ type: 'refresh_fallback', key, error: asLibraryError(error) })
       }
     }
-    return this.#send(key, reason, 'obtain', () => grant.obtain(params), undefined)
+    return this.#send(key, reason, 'obtain', () => grant.obtain(params, this.#context), undefined)
   }
 
   /** One token request, retried with backoff while it fails transiently. */
