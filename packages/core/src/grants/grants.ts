@@ -112,9 +112,13 @@ export interface Grant {
  * object per manager, so each manager fetches the metadata once and keeps it.
  */
 export interface DiscoveryContext {
+  /** The manager's `fetch`, for the metadata request. */
   readonly fetch: FetchLike
+  /** The manager's clock in ms, for the backoff after a failed metadata request. */
   readonly now: () => number
+  /** The manager's timers, for the metadata request's timeout. */
   readonly timers: Timers
+  /** The manager's per-request timeout in ms, for the metadata request too. */
   readonly timeout: number
 }
 
@@ -150,7 +154,12 @@ export interface Issuer {
   resolve(
     context: DiscoveryContext | undefined,
     request: { revocation: boolean; method?: string | undefined; hasSecret?: boolean | undefined },
-  ): Promise<{ url: string; method: string }>
+  ): Promise<{
+    /** The endpoint to send the request to. */
+    url: string
+    /** The client authentication method to use (`client_secret_basic`, …). */
+    method: string
+  }>
 }
 
 /** Which kind of token a revocation request carries (RFC 7009 §2.1 `token_type_hint`). */
