@@ -15,47 +15,29 @@ export type FetchLike = (input: string, init: RequestInit) => Promise<Response>
  */
 export async function postTokenRequest(
   request: TokenRequest,
-  { fetch: fetchFn, timeout, timers }: { fetch: FetchLike; timeout: number; timers: Timers },
+  settings: { fetch: FetchLike; timeout: number; timers: Timers },
 ): Promise<Record<string, unknown>> {
-  const controller = new AbortController()
-  const timer = timers.setTimeout(() => controller.abort(), timeout)
-  let response: Response
-  let text = ''
-  try {
-    response = await fetchFn(request.url, {
-      method: 'POST',
-      headers: request.headers,
-      body: request.body,
-      signal: controller.signal,
-      // Never followed: the next hop would get the credentials. Not 'error', which workerd
-      // rejects before sending; a redirect is refused below on every platform alike.
-      redirect: 'manual',
-    })
-    if (!isRedirect(response)) text = await response.text()
-  } catch (cause) {
-    if (controller.signal.aborted) {
-      throw new TokenEndpointError(`The token request timed out after ${timeout} ms`, 'timeout', {
-        transient: true,
-      })
-    }
+  const answer = await postToEndpoint(request, settings, { readSuccess: true })
+  if (answer.failure === 'timeout') {
+    throw new TokenEndpointError(
+      `The token request timed out after ${settings.timeout} ms`,
+      'timeout',
+      { transient: true },
+    )
+  }
+  if (answer.failure === 'network') {
     // A platform's message may quote what it was sent (a header value it refused).
     const redact = redactor(requestSecrets(request))
-    const detail = redact(networkDetail(cause, request.url))
+    const detail = redact(networkDetail(answer.cause, request.url))
     throw new TokenEndpointError(
       `The token request to ${originOf(request.url)} failed on the network${detail ? `: ${detail}` : ''}`,
       'network_error',
-      {
-        cause: redactValue(networkCause(cause), redact),
-        transient: true,
-      },
+      { cause: redactValue(networkCause(answer.cause), redact), transient: true },
     )
-  } finally {
-    timers.clearTimeout(timer)
   }
+  const { response, text } = answer
 
   if (isRedirect(response)) {
-    // Its body is of no use; cancelling it frees the connection.
-    response.body?.cancel().catch(() => {})
     // Neither the endpoint's path nor the Location is named: either may carry a tenant or a secret.
     const answer = response.status ? `HTTP ${response.status}, a redirect` : 'a redirect'
     throw new TokenEndpointError(
@@ -89,6 +71,45 @@ export async function postTokenRequest(
   return body
 }
 
+/** What one POST to an authorization server's endpoint came to. */
+export type EndpointAnswer =
+  | { failure: undefined; response: Response; text: string }
+  | { failure: 'timeout'; cause?: undefined }
+  | { failure: 'network'; cause: unknown }
+
+/**
+ * POSTs `request` (a token or revocation request) without following redirects, bounded by
+ * `timeout` on `timers`. The body of an error answer is read into `text`, that of a success only
+ * with `readSuccess`; a redirect's or an unread success's body is cancelled, freeing the
+ * connection.
+ */
+export async function postToEndpoint(
+  request: TokenRequest,
+  { fetch: fetchFn, timeout, timers }: { fetch: FetchLike; timeout: number; timers: Timers },
+  { readSuccess }: { readSuccess: boolean },
+): Promise<EndpointAnswer> {
+  const controller = new AbortController()
+  const timer = timers.setTimeout(() => controller.abort(), timeout)
+  try {
+    const response = await fetchFn(request.url, {
+      method: 'POST',
+      headers: request.headers,
+      body: request.body,
+      signal: controller.signal,
+      // Never followed: the next hop would get the credentials. Not 'error', which workerd
+      // rejects before sending; a redirect is refused by the caller on every platform alike.
+      redirect: 'manual',
+    })
+    const read = !isRedirect(response) && (readSuccess || !response.ok)
+    if (!read) response.body?.cancel().catch(() => {})
+    return { failure: undefined, response, text: read ? await response.text() : '' }
+  } catch (cause) {
+    return controller.signal.aborted ? { failure: 'timeout' } : { failure: 'network', cause }
+  } finally {
+    timers.clearTimeout(timer)
+  }
+}
+
 /** The members of an error body that go into an `OAuthError`, with known secrets redacted. */
 function serverText(
   body: Record<string, unknown>,
@@ -105,7 +126,7 @@ function serverText(
 }
 
 /** A 3xx answer, or the opaque response browsers give for a manual redirect (status 0). */
-function isRedirect(response: Response): boolean {
+export function isRedirect(response: Response): boolean {
   return response.type === 'opaqueredirect' || (response.status >= 300 && response.status < 400)
 }
 
@@ -157,7 +178,7 @@ export function networkDetail(error: unknown, url: string): string {
 }
 
 /** Keeps the kind and message of a network failure, not objects that may hold the request. */
-function networkCause(cause: unknown): unknown {
+export function networkCause(cause: unknown): unknown {
   if (!(cause instanceof Error)) return cause
   const inner = (cause as { cause?: unknown }).cause
   const kept = new Error(
@@ -168,7 +189,10 @@ function networkCause(cause: unknown): unknown {
   return kept
 }
 
-function parseBody(text: string, contentType: string | null): Record<string, unknown> | undefined {
+export function parseBody(
+  text: string,
+  contentType: string | null,
+): Record<string, unknown> | undefined {
   const type = contentType?.toLowerCase() ?? ''
   if (type.includes('application/x-www-form-urlencoded')) {
     return Object.fromEntries(new URLSearchParams(text))

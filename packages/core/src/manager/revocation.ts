@@ -5,7 +5,15 @@ import {
   RevocationError,
 } from '../errors'
 import type { TokenRequest, TokenTypeHint } from '../grants/grants'
-import { type FetchLike, networkDetail, parseRetryAfter } from '../grants/token-endpoint'
+import {
+  type FetchLike,
+  isRedirect,
+  networkCause,
+  networkDetail,
+  parseBody,
+  parseRetryAfter,
+  postToEndpoint,
+} from '../grants/token-endpoint'
 import { type Redact, redactor, redactValue, requestSecrets } from '../redact'
 import type { Timers } from '../types'
 
@@ -23,7 +31,7 @@ export async function postRevocationRequest(
   request: TokenRequest,
   hint: TokenTypeHint,
   known: Iterable<string | undefined>,
-  { fetch: fetchFn, timeout, timers }: { fetch: FetchLike; timeout: number; timers: Timers },
+  settings: { fetch: FetchLike; timeout: number; timers: Timers },
 ): Promise<void> {
   const origin = originOf(request.url)
   const prefix = `Revoking the ${KIND[hint]} at ${origin} failed`
@@ -32,42 +40,29 @@ export async function postRevocationRequest(
     redact ??= redactor([...requestSecrets(request), ...known])
     return redact(text)
   }
-  const controller = new AbortController()
-  const timer = timers.setTimeout(() => controller.abort(), timeout)
-  let response: Response
-  let text = ''
-  try {
-    response = await fetchFn(request.url, {
-      method: 'POST',
-      headers: request.headers,
-      body: request.body,
-      signal: controller.signal,
-      // As for token requests: the next hop would get the credentials and the token.
-      redirect: 'manual',
+  const answer = await postToEndpoint(request, settings, { readSuccess: false })
+  if (answer.failure === 'timeout') {
+    throw new RevocationError(`${prefix}: no answer within ${settings.timeout} ms`, 'timeout', {
+      tokenTypeHint: hint,
+      transient: true,
     })
-    const redirect =
-      response.type === 'opaqueredirect' || (response.status >= 300 && response.status < 400)
-    if (redirect || response.ok) response.body?.cancel().catch(() => {})
-    else text = await response.text()
-  } catch (cause) {
-    if (controller.signal.aborted) {
-      throw new RevocationError(`${prefix}: no answer within ${timeout} ms`, 'timeout', {
-        tokenTypeHint: hint,
-        transient: true,
-      })
-    }
-    const detail = redacted(networkDetail(cause, request.url))
+  }
+  if (answer.failure === 'network') {
+    const detail = redacted(networkDetail(answer.cause, request.url))
     throw new RevocationError(
       `${prefix} on the network${detail ? `: ${detail}` : ''}`,
       'network_error',
-      { tokenTypeHint: hint, transient: true, cause: redactValue(plainError(cause), redacted) },
+      {
+        tokenTypeHint: hint,
+        transient: true,
+        cause: redactValue(networkCause(answer.cause), redacted),
+      },
     )
-  } finally {
-    timers.clearTimeout(timer)
   }
+  const { response, text } = answer
   if (response.ok) return
   const status = response.status
-  if (response.type === 'opaqueredirect' || (status >= 300 && status < 400)) {
+  if (isRedirect(response)) {
     throw new RevocationError(
       `${prefix}: the revocation endpoint answered ${status ? `HTTP ${status}, ` : ''}a redirect, which is never followed. Set revocationUrl to the address that answers the revocation request itself`,
       'http_error',
@@ -115,31 +110,5 @@ function originOf(url: string): string {
     return new URL(url).origin
   } catch {
     return 'the revocation endpoint'
-  }
-}
-
-/** The kind and message of a network failure, not objects that may hold the request. */
-function plainError(cause: unknown): unknown {
-  if (!(cause instanceof Error)) return cause
-  const inner = (cause as { cause?: unknown }).cause
-  const kept = new Error(
-    cause.message,
-    inner instanceof Error ? { cause: new Error(inner.message) } : undefined,
-  )
-  kept.name = cause.name
-  return kept
-}
-
-function parseBody(text: string, contentType: string | null): Record<string, unknown> | undefined {
-  if (contentType?.toLowerCase().includes('application/x-www-form-urlencoded')) {
-    return Object.fromEntries(new URLSearchParams(text))
-  }
-  try {
-    const value: unknown = JSON.parse(text)
-    return value !== null && typeof value === 'object' && !Array.isArray(value)
-      ? (value as Record<string, unknown>)
-      : undefined
-  } catch {
-    return undefined
   }
 }
