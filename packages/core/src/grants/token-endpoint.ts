@@ -131,11 +131,11 @@ export function isRedirect(response: Response): boolean {
 }
 
 /** The origin only: a path or query may carry tenant ids or credentials. */
-function originOf(url: string): string {
+export function originOf(url: string, fallback = 'the token endpoint'): string {
   try {
     return new URL(url).origin
   } catch {
-    return 'the token endpoint'
+    return fallback
   }
 }
 

@@ -10,6 +10,7 @@ import {
   isRedirect,
   networkCause,
   networkDetail,
+  originOf,
   parseBody,
   parseRetryAfter,
   postToEndpoint,
@@ -33,7 +34,7 @@ export async function postRevocationRequest(
   known: Iterable<string | undefined>,
   settings: { fetch: FetchLike; timeout: number; timers: Timers },
 ): Promise<void> {
-  const origin = originOf(request.url)
+  const origin = originOf(request.url, 'the revocation endpoint')
   const prefix = `Revoking the ${KIND[hint]} at ${origin} failed`
   let redact: Redact | undefined
   const redacted = (text: string) => {
@@ -103,12 +104,4 @@ export function asRevocationError(error: unknown, hint: TokenTypeHint): Revocati
     library?.code ?? 'custom_grant_error',
     { tokenTypeHint: hint, cause: error },
   )
-}
-
-function originOf(url: string): string {
-  try {
-    return new URL(url).origin
-  } catch {
-    return 'the revocation endpoint'
-  }
 }
