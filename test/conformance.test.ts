@@ -12,6 +12,7 @@ import {
   type RequestPolicyOptions,
   type TokenManagerOptions,
 } from '@oauth-interceptors/core'
+import { tokenExchange } from '@oauth-interceptors/core/token-exchange'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import {
   BODIES,
@@ -216,6 +217,82 @@ describe.each(rows)('$name', (row: ClientRow) => {
       expect(tokenRequests()).toBe(1)
       for (const i of range(50))
         expect(authorizations(`/items/${i}`)).toEqual([`Bearer ${token(1)}`])
+    })
+  })
+
+  describe('per-request tokenOptions', () => {
+    /** A client whose manager exchanges each request's subject token (RFC 8693). */
+    const exchangingClient = () =>
+      row.create(
+        {
+          grant: tokenExchange({
+            tokenUrl: world.tokens.tokenUrl,
+            clientId,
+            clientSecret: CLIENT_SECRET,
+          }),
+          timeout: 1_000,
+        },
+        { baseUrl: world.api.origin },
+      )
+    const subjects = () =>
+      world.tokens
+        .requestsOf(clientId)
+        .map((seen) => new URLSearchParams(seen.body).get('subject_token'))
+
+    it("exchanges each request's subject token once, and sends each request the token of its own subject", async () => {
+      const api = exchangingClient()
+
+      const replies = await Promise.all(
+        range(20).map((i) =>
+          api.send({
+            path: `/items/${i}`,
+            tokenOptions: { subjectToken: i % 2 ? 'user-b' : 'user-a' },
+          }),
+        ),
+      )
+
+      expect(replies.map((reply) => reply.status)).toEqual(range(20).map(() => 200))
+      expect(subjects().sort()).toEqual(['user-a', 'user-b'])
+      const tokenOf = (subject: string) => `Bearer ${token(subjects().indexOf(subject) + 1)}`
+      for (const i of range(20))
+        expect(authorizations(`/items/${i}`)).toEqual([tokenOf(i % 2 ? 'user-b' : 'user-a')])
+    })
+
+    it('retries a rejected exchanged token once with a new exchange of the same subject', async () => {
+      const api = exchangingClient()
+      await api.send({ path: '/warm-up', tokenOptions: { subjectToken: 'user-a' } })
+      world.revokeAll()
+
+      const reply = await api.send({ path: '/me', tokenOptions: { subjectToken: 'user-a' } })
+
+      expect(reply.status).toBe(200)
+      expect(authorizations('/me')).toEqual([`Bearer ${token(1)}`, `Bearer ${token(2)}`])
+      expect(subjects()).toEqual(['user-a', 'user-a'])
+    })
+
+    it('rejects a request without a subject token with a ConfigError naming subjectToken, sending nothing', async () => {
+      const error = await exchangingClient()
+        .send({ path: '/me' })
+        .then(
+          () => undefined,
+          (error: unknown) => error,
+        )
+
+      expect(libraryError(error)).toMatchObject({ code: 'invalid_config', option: 'subjectToken' })
+      expect(world.api.hits('/me')).toHaveLength(0)
+      expect(tokenRequests()).toBe(0)
+    })
+
+    it("asks for the request's own scope with a client-credentials manager", async () => {
+      const api = client()
+
+      await api.send({ path: '/me', tokenOptions: { scope: 'orders:read' } })
+      await api.send({ path: '/me' })
+
+      const scopes = world.tokens
+        .requestsOf(clientId)
+        .map((seen) => new URLSearchParams(seen.body).get('scope'))
+      expect(scopes).toEqual(['orders:read', null])
     })
   })
 

@@ -61,6 +61,13 @@ export const bundleEntries: Entry[] = [
     code: `export { createTokenManager, clientCredentials } from '${CORE}'\nexport { privateKeyJwt } from '${CORE}/jwt'`,
     external: [],
   },
+  {
+    name: '@oauth-interceptors/core',
+    ours: true,
+    what: 'createTokenManager + tokenExchange from core/token-exchange',
+    code: `export { createTokenManager } from '${CORE}'\nexport { tokenExchange } from '${CORE}/token-exchange'`,
+    external: [],
+  },
   ...(
     [
       ['axios', ['axios']],

@@ -8,7 +8,13 @@ rmSync('dist', { recursive: true, force: true })
 // Two entries share one copy of every class (chunks), so `instanceof` holds across them.
 const build = {
   ...packageBuild,
-  entry: ['src/index.ts', 'src/adapter.ts', 'src/jwt.ts', 'src/discovery.ts'],
+  entry: [
+    'src/index.ts',
+    'src/adapter.ts',
+    'src/jwt.ts',
+    'src/discovery.ts',
+    'src/token-exchange.ts',
+  ],
   splitting: true,
 }
 

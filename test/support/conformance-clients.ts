@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream'
 import { oauthInterceptor } from '@oauth-interceptors/axios'
-import type { AuthConfig } from '@oauth-interceptors/core'
-import { oauthFetch } from '@oauth-interceptors/fetch'
+import type { AuthConfig, TokenOptions } from '@oauth-interceptors/core'
+import { type OAuthRequestInit, oauthFetch } from '@oauth-interceptors/fetch'
 import { oauthOptions as kyOAuthOptions } from '@oauth-interceptors/ky'
 import { oauthOptions } from '@oauth-interceptors/ofetch'
 import axios, { isAxiosError, isCancel } from 'axios'
@@ -55,6 +55,8 @@ export interface SendOptions {
   /** The client's own timeout in ms (fetch: `AbortSignal.timeout`). */
   timeout?: number
   skipAuth?: boolean
+  /** The request's own token options (a subject token to exchange, a scope…). */
+  tokenOptions?: TokenOptions
   /** The client's own retry count, where it has one (ky, ofetch). */
   retry?: number
 }
@@ -114,7 +116,8 @@ const axiosRow: ClientRow = {
     const api = axios.create({ baseURL: baseUrl, ...defined({ headers }) })
     oauthInterceptor(config).attach(api)
     return {
-      async send({ method = 'GET', path, url, headers, body, signal, timeout, skipAuth }) {
+      async send({ method = 'GET', path, url, headers, body, signal, timeout, ...call }) {
+        const { skipAuth, tokenOptions } = call
         // In Node, axios streams Node streams (it rejects a web ReadableStream).
         const data =
           body === 'stream' ? Readable.from(['stream ', 'body']) : body && BODIES[body].make()
@@ -122,7 +125,7 @@ const axiosRow: ClientRow = {
           const response = await api.request({
             method,
             url: url ?? path ?? '/',
-            ...defined({ headers, data, signal, timeout, skipAuth }),
+            ...defined({ headers, data, signal, timeout, skipAuth, tokenOptions }),
           })
           return { status: response.status, body: response.data, asError: false }
         } catch (error) {
@@ -170,6 +173,7 @@ function kyRow(name: string, version: KyVersion): ClientRow {
           signal,
           timeout,
           skipAuth,
+          tokenOptions,
           retry,
         }) {
           const payload =
@@ -180,7 +184,7 @@ function kyRow(name: string, version: KyVersion): ClientRow {
             method,
             ...(url && base === 'prefixUrl' && { prefixUrl: '' }),
             ...payload,
-            ...defined({ headers, signal, timeout, skipAuth, retry }),
+            ...defined({ headers, signal, timeout, skipAuth, tokenOptions, retry }),
           }
           try {
             const response = await api(input, options)
@@ -205,12 +209,13 @@ const ofetchRow: ClientRow = {
   create(config, { baseUrl, headers }) {
     const api = ofetch.create(oauthOptions(config, { baseURL: baseUrl, ...defined({ headers }) }))
     return {
-      async send({ method = 'GET', path, url, headers, body, signal, timeout, skipAuth, retry }) {
+      async send({ method = 'GET', path, url, headers, body, signal, timeout, ...call }) {
+        const { skipAuth, tokenOptions, retry } = call
         const payload = body && (BODIES[body].make() as BodyInit | Record<string, unknown>)
         try {
           const response = await api.raw(url ?? path ?? '/', {
             method,
-            ...defined({ headers, body: payload, signal, timeout, skipAuth, retry }),
+            ...defined({ headers, body: payload, signal, timeout, skipAuth, tokenOptions, retry }),
           })
           return { status: response.status, body: response._data, asError: false }
         } catch (error) {
@@ -239,8 +244,9 @@ const fetchRow: ClientRow = {
   create(config, { baseUrl, headers: clientHeaders }) {
     const authedFetch = oauthFetch(config, { baseUrl })
     return {
-      async send({ method = 'GET', path, url, headers, body, signal, timeout, skipAuth }) {
-        const init: RequestInit & { duplex?: 'half'; skipAuth?: boolean } = {
+      async send({ method = 'GET', path, url, headers, body, signal, timeout, ...call }) {
+        const { skipAuth, tokenOptions } = call
+        const init: OAuthRequestInit & { duplex?: 'half' } = {
           method,
           headers: { ...clientHeaders, ...headers },
         }
@@ -255,6 +261,7 @@ const fetchRow: ClientRow = {
         const present = signals.filter((s): s is AbortSignal => s !== undefined)
         if (present.length > 0) init.signal = AbortSignal.any(present)
         if (skipAuth !== undefined) init.skipAuth = skipAuth
+        if (tokenOptions !== undefined) init.tokenOptions = tokenOptions
         const response = await authedFetch(url ?? new URL(path ?? '/', baseUrl), init)
         return { status: response.status, body: await readBody(response), asError: false }
       },

@@ -3,6 +3,7 @@ import {
   ConfigError,
   type ResponseLike,
   type TokenManager,
+  type TokenOptions,
 } from '@oauth-interceptors/core'
 import {
   createRequestPolicy,
@@ -33,6 +34,13 @@ declare module 'axios' {
      * @example api.get('/health', { skipAuth: true })
      */
     skipAuth?: boolean | undefined
+    /**
+     * This request's token: its own scope, audience or resource, or with a token exchange grant
+     * the token to exchange. Each set is cached on its own.
+     * @default the grant's
+     * @example api.get('/orders', { tokenOptions: { subjectToken: userToken } })
+     */
+    tokenOptions?: TokenOptions | undefined
   }
 }
 
@@ -108,7 +116,7 @@ export function oauthInterceptor(config: AuthConfig): OAuthInterceptor {
 function begin(policy: RequestPolicy, config: Call): Exchange | undefined {
   const url = resolveUrl(config.url, config.baseURL, config.allowAbsoluteUrls !== false)
   const { signal, timeout } = config
-  const options: ExchangeOptions = { skipAuth: config.skipAuth }
+  const options: ExchangeOptions = { skipAuth: config.skipAuth, tokenOptions: config.tokenOptions }
   // axios accepts signal-like objects; only a real one can be listened to.
   if (typeof signal?.addEventListener === 'function') {
     options.signal = signal as AbortSignal

@@ -36,6 +36,7 @@ export type TokenEndpointErrorCode =
   | 'unsupported_token_type'
   | 'custom_grant_error'
   | 'token_revoked'
+  | 'subject_token_expired'
 
 /** Every `code` an {@link OAuthInterceptorsError} may carry. */
 export type ErrorCode =

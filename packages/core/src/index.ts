@@ -28,6 +28,7 @@ export type {
   PasswordGrantOptions,
   RefreshTokenGrantOptions,
   ResolvedParams,
+  SubjectToken,
   TokenParams,
   TokenRequest,
   TokenResponse,
@@ -50,6 +51,7 @@ export type {
   RevokeResult,
   TokenManager,
   TokenManagerOptions,
+  TokenOptions,
 } from './manager/token-manager'
 export { createTokenManager } from './manager/token-manager'
 export type { AuthConfig, RequestPolicyOptions, ResponseLike } from './pipeline/policy'

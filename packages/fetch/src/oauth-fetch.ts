@@ -1,4 +1,4 @@
-import { type AuthConfig, ConfigError } from '@oauth-interceptors/core'
+import { type AuthConfig, ConfigError, type TokenOptions } from '@oauth-interceptors/core'
 import {
   createRequestPolicy,
   type FetchFunction,
@@ -13,6 +13,13 @@ export interface OAuthRequestInit extends RequestInit {
    * @default false
    */
   skipAuth?: boolean | undefined
+  /**
+   * This request's token: its own scope, audience or resource, or with a token exchange grant
+   * the token to exchange. Each set is cached on its own.
+   * @default the grant's
+   * @example await authedFetch(url, { tokenOptions: { subjectToken: userToken } })
+   */
+  tokenOptions?: TokenOptions | undefined
 }
 
 /** What {@link oauthFetch} returns: fetch's signature, where `init` may carry `skipAuth`. */
@@ -73,10 +80,11 @@ export function oauthFetch(config: AuthConfig, options: OAuthFetchOptions = {}):
   return (input, init) => {
     const fetch = options.fetch ?? globalThis.fetch
     const replayable = buffer && requestOf(input) && init?.body === undefined ? true : undefined
-    if (init?.skipAuth === undefined && !replayable) {
+    if (init?.skipAuth === undefined && init?.tokenOptions === undefined && !replayable) {
       return fetchWithCredentials(policy, fetch, input, init)
     }
-    const { skipAuth, ...requestInit } = init ?? {}
-    return fetchWithCredentials(policy, fetch, input, requestInit, { skipAuth, replayable })
+    const { skipAuth, tokenOptions, ...requestInit } = init ?? {}
+    const call = { skipAuth, tokenOptions, replayable }
+    return fetchWithCredentials(policy, fetch, input, requestInit, call)
   }
 }

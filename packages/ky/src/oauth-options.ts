@@ -1,4 +1,8 @@
-import { type AuthConfig, isOAuthInterceptorsError } from '@oauth-interceptors/core'
+import {
+  type AuthConfig,
+  isOAuthInterceptorsError,
+  type TokenOptions,
+} from '@oauth-interceptors/core'
 import {
   createRequestPolicy,
   type FetchFunction,
@@ -6,7 +10,7 @@ import {
   isReplayableBody,
 } from '@oauth-interceptors/core/adapter'
 // For the module augmentation below; the adapter needs nothing of ky at run time.
-import type {} from 'ky'
+import type { Options } from 'ky'
 
 declare module 'ky' {
   interface Options {
@@ -16,6 +20,13 @@ declare module 'ky' {
      * @example api.get('health', { skipAuth: true })
      */
     skipAuth?: boolean | undefined
+    /**
+     * This request's token: its own scope, audience or resource, or with a token exchange grant
+     * the token to exchange. Each set is cached on its own.
+     * @default the grant's
+     * @example api.get('orders', { tokenOptions: { subjectToken: userToken } })
+     */
+    tokenOptions?: TokenOptions | undefined
   }
 }
 
@@ -98,9 +109,13 @@ export function oauthOptions(
     note(state)
   }
   const fetch: FetchFunction = (input, init = {}) => {
-    const { skipAuth, ...rest } = init as RequestInit & { skipAuth?: boolean }
+    const { skipAuth, tokenOptions, ...rest } = init as RequestInit &
+      Pick<Options, 'skipAuth' | 'tokenOptions'>
     const request = input as Request
-    const call = { skipAuth, replayable: replayable.get(request) ?? request.body === null }
+    const call = {
+      ...{ skipAuth, tokenOptions },
+      replayable: replayable.get(request) ?? request.body === null,
+    }
     return fetchWithCredentials(policy, options.fetch ?? globalThis.fetch, input, rest, call)
   }
   return { fetch, hooks: { beforeRequest: [note], beforeRetry: [stopRetry] } }

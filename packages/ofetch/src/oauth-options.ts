@@ -1,4 +1,4 @@
-import type { AuthConfig } from '@oauth-interceptors/core'
+import type { AuthConfig, TokenOptions } from '@oauth-interceptors/core'
 import {
   completeExchange,
   createRequestPolicy,
@@ -26,6 +26,13 @@ declare module 'ofetch' {
   interface FetchOptions<R extends FetchResponseType = FetchResponseType, T = any> {
     /** `true`: send this request without the token and never refresh for it. @default false */
     skipAuth?: boolean | undefined
+    /**
+     * This request's token: its own scope, audience or resource, or with a token exchange grant
+     * the token to exchange. Each set is cached on its own.
+     * @default the grant's
+     * @example await api('/orders', { tokenOptions: { subjectToken: userToken } })
+     */
+    tokenOptions?: TokenOptions | undefined
   }
 }
 
@@ -100,8 +107,8 @@ export function oauthOptions(config: AuthConfig, options: FetchOptions = {}): OA
   const start = (context: FetchContext): Exchange | undefined => {
     const { request, options } = context
     const url = resolve(request, options.baseURL)
-    const { skipAuth, signal, timeout } = options
-    const bounds: ExchangeOptions = { skipAuth }
+    const { skipAuth, signal, timeout, tokenOptions } = options
+    const bounds: ExchangeOptions = { skipAuth, tokenOptions }
     // Most requests have neither, so most make no error factories.
     if (signal || timeout) {
       const fail = (error: unknown) => createFetchError({ ...context, error: error as Error })

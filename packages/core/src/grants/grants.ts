@@ -47,6 +47,23 @@ export interface ResolvedParams {
   audience: string | undefined
   /** RFC 8707 resource indicators, validated absolute URIs; empty for none. */
   resource: readonly string[]
+  /** With a token exchange grant: the call's subject token (RFC 8693 §2.1). */
+  subject?: SubjectToken | undefined
+}
+
+/**
+ * The token a token exchange grant exchanges (RFC 8693 §2.1 `subject_token`), as given to one
+ * `getToken({ subjectToken })` call. The cache key holds its hash, never the token itself.
+ */
+export interface SubjectToken {
+  /** The subject token itself: a secret, never put in logs, events or cache keys. */
+  readonly token: string
+  /** Its `subject_token_type`, a URI such as `urn:ietf:params:oauth:token-type:access_token`. */
+  readonly type: string
+  /** SHA-256 of the token, base64url: what the cache key and a shared store hold. */
+  readonly hash: string
+  /** When the subject token expires (ms since the epoch), when known: tokens exchanged for it are not used past it. */
+  readonly expiresAt: number | undefined
 }
 
 /**
@@ -74,6 +91,12 @@ export interface Grant {
   readonly params: ResolvedParams
   /** Log in afresh when using the refresh token fails. */
   readonly reobtainAfterRefreshFailure: boolean
+  /**
+   * The grant exchanges a token given with each call (`getToken({ subjectToken })`, RFC 8693):
+   * `tokenExchange()` from `@oauth-interceptors/core/token-exchange`. Its `subjectTokenType`
+   * is the type of a subject token given without one.
+   */
+  readonly subjectTokens?: { readonly defaultType: string } | undefined
   /** A request that gets a token without a refresh token. */
   obtain(params: ResolvedParams, context?: DiscoveryContext): MaybePromise<TokenRequest>
   /** A request that trades a refresh token for a token; absent when the grant has none. */
@@ -299,10 +322,10 @@ export function resolveParams(params: TokenParams, base?: ResolvedParams): Resol
   }
 }
 
-type BodyValue = string | readonly string[]
+export type BodyValue = string | readonly string[]
 
 /** Client authentication and body encoding shared by the standard grants. */
-class ClientAuthentication {
+export class ClientAuthentication {
   readonly clientId: string
   /** Client id, authentication method and a fingerprint of the extra params: all shape a token. */
   readonly identity: readonly string[]
@@ -458,7 +481,7 @@ class ClientAuthentication {
  * The grant's token endpoint, or its issuer: exactly one of `tokenUrl` and `issuer`.
  * With an issuer, `tokenUrl` is the issuer identifier (part of the cache key).
  */
-function endpointOf(options: {
+export function endpointOf(options: {
   tokenUrl?: string | undefined
   issuer?: Issuer | undefined
   allowInsecureHttp?: boolean | undefined
@@ -489,7 +512,7 @@ function toForm(members: Record<string, BodyValue>): string {
 }
 
 /** The grant members of a revocation endpoint: its URL and how to build a request to it. */
-function revocationOf(
+export function revocationOf(
   options: ClientOptions,
   client: ClientAuthentication,
 ): Pick<Grant, 'revocationUrl' | 'revoke'> {
@@ -506,15 +529,15 @@ function revocationOf(
   }
 }
 
-function issuerOf(options: { issuer?: Issuer | undefined }): Issuer | undefined {
+export function issuerOf(options: { issuer?: Issuer | undefined }): Issuer | undefined {
   return options?.issuer
 }
 
-function issuerMember(options: { issuer?: Issuer | undefined }): Pick<Grant, 'issuer'> {
+export function issuerMember(options: { issuer?: Issuer | undefined }): Pick<Grant, 'issuer'> {
   return options.issuer ? { issuer: options.issuer.issuer } : {}
 }
 
-function paramMembers(params: ResolvedParams): Record<string, BodyValue | undefined> {
+export function paramMembers(params: ResolvedParams): Record<string, BodyValue | undefined> {
   return { scope: params.scope, audience: params.audience, resource: params.resource }
 }
 

@@ -13,10 +13,12 @@ import {
   type Grant,
   type ResolvedParams,
   resolveParams,
+  type SubjectToken,
   type TokenParams,
   type TokenRequest,
   type TokenTypeHint,
 } from '../grants/grants'
+import { jwtExpiry } from '../grants/jwt'
 import { type FetchLike, postTokenRequest } from '../grants/token-endpoint'
 import { lazyRedactor, redactValue, requestSecrets } from '../redact'
 import type { RefreshReason, Timers, Token, TokenEvent, TokenStats, TokenStore } from '../types'
@@ -84,8 +86,31 @@ export interface TokenManagerOptions {
   onEvent?: ((event: TokenEvent) => void) | undefined
 }
 
+/**
+ * What shapes one call's token beyond the grant: its params and, with a token exchange grant,
+ * the subject token. Adapters take it per request as `tokenOptions`.
+ */
+export interface TokenOptions extends TokenParams {
+  /**
+   * With a `tokenExchange()` grant: the token to exchange (RFC 8693 §2.1 `subject_token`), e.g.
+   * the user's access token a request to your service came with. Each is cached on its own,
+   * keyed by its SHA-256; a manager of another grant rejects it with a `ConfigError`.
+   * @default none (required by a token exchange grant)
+   */
+  subjectToken?: string | undefined
+  /** The subject token's type URI. @default the grant's `subjectTokenType` */
+  subjectTokenType?: string | undefined
+  /**
+   * When the subject token expires, for a subject token that is not a JWT with `exp` (which is
+   * read): a token exchanged for it is not used past it, and once it has passed, `getToken()`
+   * rejects with code `subject_token_expired` instead of asking the server.
+   * @default the JWT's `exp`, else unknown
+   */
+  subjectTokenExpiresAt?: number | Date | undefined
+}
+
 /** Per-call options of {@link TokenManager.getToken}. */
-export interface GetTokenOptions extends TokenParams {
+export interface GetTokenOptions extends TokenOptions {
   /** Stops waiting for this call only; a shared token request goes on for the others. */
   signal?: AbortSignal | undefined
 }
@@ -149,6 +174,11 @@ export class TokenManager {
   readonly #keyByToken = new Map<string, string>()
   /** Per-call params and their cache key, by a cheap signature of the call's options. */
   readonly #paramKeys: LruMap<{ params: ResolvedParams; key: string }>
+  /**
+   * With a token exchange grant: params and key by the call's subject token and options. Held
+   * in this process's memory only, as the tokens are; keys and events carry its hash.
+   */
+  readonly #subjects: LruMap<{ params: ResolvedParams; key: string }> | undefined
   readonly #shared: StoreProtocol | undefined
   readonly #cooldowns: Cooldowns
   readonly #defaultKey: string
@@ -196,6 +226,7 @@ export class TokenManager {
       this.#keyByToken.delete(entry.token.accessToken),
     )
     this.#paramKeys = new LruMap(settings.cacheSize, 'cacheSize')
+    this.#subjects = this.#grant.subjectTokens && new LruMap(settings.cacheSize, 'cacheSize')
     this.#shared =
       settings.store &&
       new StoreProtocol(settings.store, {
@@ -227,6 +258,9 @@ export class TokenManager {
    */
   getToken(options?: GetTokenOptions): Promise<Token> {
     if (this.#closed) return Promise.reject(closedError())
+    if (this.#subjects !== undefined || options?.subjectToken !== undefined) {
+      return this.#exchanged(options)
+    }
     let key = this.#defaultKey
     let params = this.#grant.params
     if (
@@ -245,6 +279,11 @@ export class TokenManager {
       params = resolved.params
       key = resolved.key
     }
+    return this.#serve(key, params, options?.signal)
+  }
+
+  /** The token of `key`: from memory when fresh, else from the one token request under way. */
+  #serve(key: string, params: ResolvedParams, signal: AbortSignal | undefined): Promise<Token> {
     const entry = this.#memory.get(key)
     if (
       entry !== undefined &&
@@ -254,7 +293,7 @@ export class TokenManager {
       this.#stats.cacheHits++
       return entry.promise
     }
-    if (options?.signal?.aborted) return Promise.reject(options.signal.reason)
+    if (signal?.aborted) return Promise.reject(signal.reason)
     const reason: RefreshReason =
       entry === undefined ? 'cold' : entry.rejected ? 'rejected' : 'expiring'
     const flight = this.#flight(key, reason, params)
@@ -263,7 +302,53 @@ export class TokenManager {
       const done = () => this.#inFlight.delete(flight)
       flight.then(done, done)
     }
-    return options?.signal ? abortable(flight, options.signal) : flight
+    return signal ? abortable(flight, signal) : flight
+  }
+
+  /** `getToken()` of a token exchange grant: the call's subject token is part of the key. */
+  #exchanged(options: GetTokenOptions | undefined): Promise<Token> {
+    const subjects = this.#subjects
+    const subjectToken = options?.subjectToken
+    if (subjects === undefined) {
+      return Promise.reject(
+        new ConfigError(
+          'subjectToken',
+          `the ${this.#grant.type} grant exchanges no token`,
+          'Pass subjectToken only with a tokenExchange() grant from "@oauth-interceptors/core/token-exchange".',
+        ),
+      )
+    }
+    if (typeof subjectToken !== 'string' || subjectToken === '') {
+      return Promise.reject(
+        new ConfigError(
+          'subjectToken',
+          subjectToken === undefined ? 'it is missing' : 'expected a non-empty string',
+          "A token exchange grant exchanges the token given with each call: pass getToken({ subjectToken }), or per request the adapter's tokenOptions: { subjectToken }.",
+        ),
+      )
+    }
+    const opts = options as GetTokenOptions
+    const until = opts.subjectTokenExpiresAt
+    const signature = `${subjectToken}\n${opts.subjectTokenType ?? ''}\n${until === undefined ? '' : Number(until)}\n${part(opts.scope)}\n${part(opts.audience)}\n${part(opts.resource)}`
+    const known = subjects.get(signature)
+    const serve = ({ key, params }: { key: string; params: ResolvedParams }) => {
+      const expiresAt = params.subject?.expiresAt
+      if (expiresAt !== undefined && this.#now() >= expiresAt) throw subjectExpired()
+      return this.#serve(key, params, opts.signal)
+    }
+    if (known !== undefined) {
+      try {
+        return serve(known)
+      } catch (error) {
+        return Promise.reject(error)
+      }
+    }
+    return subjectOf(opts, subjectToken, this.#grant).then((subject) => {
+      const params = { ...resolveParams(opts, this.#grant.params), subject }
+      const resolved = { params, key: this.#keyOf(params) }
+      subjects.set(signature, resolved)
+      return serve(resolved)
+    })
   }
 
   /**
@@ -419,6 +504,7 @@ export class TokenManager {
     } finally {
       for (const key of [...this.#memory.keys()]) this.#drop(key)
       this.#paramKeys.clear()
+      this.#subjects?.clear()
     }
   }
 
@@ -509,6 +595,7 @@ export class TokenManager {
       params.scope ?? '',
       params.audience ?? '',
       ...[...params.resource].sort(),
+      ...(params.subject ? [params.subject.type, params.subject.hash] : []),
     ])
   }
 
@@ -559,7 +646,7 @@ export class TokenManager {
     entry: Entry | undefined,
   ): Promise<Token> {
     const fromEndpoint = async (previous: Token | undefined) => {
-      const token = await this.#request(key, reason, params, previous)
+      const token = this.#capped(await this.#request(key, reason, params, previous), params)
       this.#remember(key, token)
       return token
     }
@@ -619,6 +706,17 @@ export class TokenManager {
       }
     }
     return this.#send(key, reason, 'obtain', () => grant.obtain(params, this.#context), undefined)
+  }
+
+  /** A token exchanged for a subject token lasts no longer than the subject token. */
+  #capped(token: Token, params: ResolvedParams): Token {
+    const until = params.subject?.expiresAt
+    if (until === undefined || (token.expiresAt !== undefined && token.expiresAt <= until)) {
+      return token
+    }
+    // Refreshing early would not help: a new exchange of the same subject token ends there too.
+    const refreshAt = token.refreshAt === undefined ? until : Math.min(token.refreshAt, until)
+    return { ...token, expiresAt: until, refreshAt }
   }
 
   /** One token request, retried with backoff while it fails transiently. */
@@ -717,6 +815,48 @@ function part(value: string | readonly string[] | undefined): string {
 function asLibraryError(error: unknown): OAuthInterceptorsError {
   if (isOAuthInterceptorsError(error)) return error
   return customGrantError('Building the token request failed in the grant', error)
+}
+
+/** What `getToken()` rejects with once the subject token of a token exchange has expired. */
+function subjectExpired(): TokenEndpointError {
+  return new TokenEndpointError(
+    'The subject token has expired, so no token is exchanged for it; pass the current one',
+    'subject_token_expired',
+  )
+}
+
+/** The subject token of a call: its type, its SHA-256 for the cache key, and its expiry. */
+async function subjectOf(
+  options: TokenOptions,
+  token: string,
+  grant: Grant,
+): Promise<SubjectToken> {
+  const type =
+    options.subjectTokenType ?? (grant.subjectTokens as { defaultType: string }).defaultType
+  if (typeof type !== 'string' || type === '') {
+    throw new ConfigError(
+      'subjectTokenType',
+      'expected a non-empty string',
+      'Pass a token type URI such as "urn:ietf:params:oauth:token-type:access_token".',
+    )
+  }
+  const given = options.subjectTokenExpiresAt
+  const expiresAt = given === undefined ? jwtExpiry(token) : Number(given)
+  if (Number.isNaN(expiresAt)) {
+    throw new ConfigError(
+      'subjectTokenExpiresAt',
+      'expected a Date or a time in ms since the epoch',
+      'Pass subjectTokenExpiresAt: new Date(expiresAtSeconds * 1000).',
+    )
+  }
+  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(token))
+  return { token, type, hash: base64url(new Uint8Array(digest)), expiresAt }
+}
+
+function base64url(bytes: Uint8Array): string {
+  let binary = ''
+  for (const byte of bytes) binary += String.fromCharCode(byte)
+  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
 }
 
 /** `promise`, or a rejection with the signal's reason once `signal` aborts. */

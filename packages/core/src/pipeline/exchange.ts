@@ -1,3 +1,4 @@
+import type { TokenOptions } from '../manager/token-manager'
 import type { Token } from '../types'
 import type { RequestPolicy, ResponseLike } from './policy'
 import { type RedirectHop, redirectHop } from './redirects'
@@ -6,6 +7,12 @@ import { type RedirectHop, redirectHop } from './redirects'
 export interface ExchangeOptions {
   /** Send the request as the bare client would: no credentials, no retry. @default false */
   skipAuth?: boolean | undefined
+  /**
+   * What shapes this request's token: a scope, audience or resource of its own, or with a
+   * token exchange grant the subject token to exchange. Each set is cached on its own.
+   * @default the grant's
+   */
+  tokenOptions?: TokenOptions | undefined
   /** The request's own signal: aborting it stops this request's wait (the token request goes on). */
   signal?: AbortSignal | null | undefined
   /**
@@ -177,8 +184,14 @@ export class Exchange {
 
   /** The token, or the client's own timeout or abort error, whichever comes first; each wait gets the whole timeout, as each attempt of the client does. */
   #wait(): Promise<Token> {
-    const { signal, timeout, abortError } = this.#options
-    const token = this.policy.manager.getToken(signal ? { signal } : undefined)
+    const { signal, timeout, abortError, tokenOptions } = this.#options
+    const token = this.policy.manager.getToken(
+      tokenOptions
+        ? { ...tokenOptions, signal: signal ?? undefined }
+        : signal
+          ? { signal }
+          : undefined,
+    )
     const pending =
       abortError && signal ? token.catch((error: unknown) => this.#aborted(error)) : token
     if (!timeout) return pending
