@@ -103,7 +103,9 @@ describe('tokenExchange() (RFC 8693)', () => {
     expect(seen).toHaveLength(2)
     expect(new Set(burst.map((token) => token.accessToken)).size).toBe(2)
     expect(again.accessToken).toBe(burst[1]?.accessToken)
-    expect(form(seen[0]?.body ?? '').subject_token).not.toBe(form(seen[1]?.body ?? '').subject_token)
+    expect(form(seen[0]?.body ?? '').subject_token).not.toBe(
+      form(seen[1]?.body ?? '').subject_token,
+    )
     expect(tokens.stats().cacheHits).toBe(1)
   })
 
