@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net'
+import { clientCredentials, createTokenManager } from '@oauth-interceptors/core'
 import {
   type AuthorizationServer,
   DEMO_CLIENTS,
@@ -6,10 +7,12 @@ import {
   type ResourceServer,
   startAuthorizationServer,
   startResourceServer,
+  TOKEN_EXCHANGE,
 } from '@oauth-interceptors/demo-servers'
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 import { createOrdersApi } from '../examples/axios/node-service/src/orders-api'
 import { createBff } from '../examples/express/bff/src/app'
+import { createGateway } from '../examples/express/token-exchange/src/app'
 import { createInventory } from '../examples/fetch/node-script/src/inventory'
 import { createApi } from '../examples/ky/cli/src/api'
 import { webHandler } from '../examples/ofetch/nitro-route/src/app'
@@ -210,5 +213,93 @@ describe('examples/express/bff', () => {
 
     expect(response.status).toBe(403)
     expect(as.tokenRequests.length).toBe(before)
+  })
+})
+
+describe('examples/express/token-exchange', () => {
+  const gatewayClient = { clientId: 'orders-gateway', clientSecret: 'orders-gateway-test-secret' }
+  const callers = ['mobile-app', 'partner-portal']
+  let exchangeAs: AuthorizationServer
+  let orders: ResourceServer
+  let gateway: string
+  let close: () => void
+  const callerTokens: string[] = []
+
+  beforeAll(async () => {
+    exchangeAs = await startAuthorizationServer({
+      accessTokenTTL: 60,
+      tokenExchange: true,
+      extraClients: [
+        { ...{ client_id: gatewayClient.clientId, client_secret: gatewayClient.clientSecret } },
+        ...callers.map((client_id) => ({ client_id, client_secret: `${client_id}-secret` })),
+      ].map((client, index) =>
+        index === 0 ? { ...client, grant_types: [TOKEN_EXCHANGE] } : client,
+      ),
+    })
+    orders = await startResourceServer(exchangeAs, { resource: RESOURCES.jwt, record: true })
+    const { app } = createGateway({
+      apiUrl: orders.url,
+      tokenUrl: exchangeAs.tokenUrl,
+      ...gatewayClient,
+      resource: RESOURCES.jwt,
+    })
+    const server = app.listen(0, '127.0.0.1')
+    await new Promise((resolve) => server.once('listening', resolve))
+    gateway = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    close = () => {
+      server.closeAllConnections()
+      server.close()
+    }
+    for (const clientId of callers) {
+      const caller = createTokenManager({
+        grant: clientCredentials({
+          tokenUrl: exchangeAs.tokenUrl,
+          clientId,
+          clientSecret: `${clientId}-secret`,
+          resource: RESOURCES.opaque,
+        }),
+      })
+      callerTokens.push((await caller.getToken()).accessToken)
+    }
+  })
+
+  afterAll(async () => {
+    close?.()
+    await orders?.close()
+    await exchangeAs?.close()
+  })
+
+  it("exchanges each caller's token once for 10 concurrent calls, and calls the API with the exchanged token", async () => {
+    const replies = await Promise.all(
+      callerTokens.flatMap((token) =>
+        Array.from({ length: 10 }, () =>
+          fetch(`${gateway}/orders`, { headers: { authorization: `Bearer ${token}` } }),
+        ),
+      ),
+    )
+
+    expect(replies.map((reply) => reply.status)).toEqual(replies.map(() => 200))
+    expect(exchangeAs.tokenExchanges.map((exchange) => exchange.subjectClientId).sort()).toEqual(
+      callers,
+    )
+    const issued = new Set(exchangeAs.tokenExchanges.map((exchange) => `Bearer ${exchange.issued}`))
+    const sent = new Set(orders.requests.map((request) => request.headers.authorization))
+    expect(sent).toEqual(issued)
+    // The caller's own token never reaches the API.
+    for (const token of callerTokens) expect([...sent].join()).not.toContain(token)
+  })
+
+  it('answers 401 for a caller without a token, and for one whose token the server refuses', async () => {
+    const before = exchangeAs.tokenExchanges.length
+
+    const anonymous = await fetch(`${gateway}/orders`)
+    const forged = await fetch(`${gateway}/orders`, {
+      headers: { authorization: 'Bearer forged-caller-token' },
+    })
+
+    expect(anonymous.status).toBe(401)
+    expect(forged.status).toBe(401)
+    expect(await forged.json()).toEqual({ error: 'token_exchange_failed', code: 'invalid_grant' })
+    expect(exchangeAs.tokenExchanges).toHaveLength(before)
   })
 })

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { exportJWK, generateKeyPair } from 'jose'
+import { exportJWK, generateKeyPair, type JWTPayload, jwtVerify } from 'jose'
 import type {
   Adapter,
   AdapterPayload,
@@ -80,6 +80,28 @@ export interface AuthorizationServerOptions {
   extraClients?: readonly ClientMetadata[]
   /** Port to listen on. @default 0 (any free port) */
   port?: number
+  /**
+   * Accept token exchange (RFC 8693) from clients registered with its grant type: an access
+   * token this server issued (JWT or opaque, still valid) as the `subject_token` is exchanged
+   * for a token for the requested `resource`, lasting no longer than the subject token.
+   * @default false
+   */
+  tokenExchange?: boolean
+}
+
+/** The grant type of token exchange (RFC 8693 §2.1). */
+export const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange'
+
+/** One token exchange the server granted. */
+export interface TokenExchangeRecord {
+  /** The client that exchanged. */
+  clientId: string
+  /** The client the subject token was issued to. */
+  subjectClientId: string
+  /** The `actor_token`'s client, when one was sent. */
+  actorClientId: string | undefined
+  /** The token issued. */
+  issued: string
 }
 
 export interface AuthorizationServer {
@@ -93,6 +115,8 @@ export interface AuthorizationServer {
   readonly introspectionClient: DemoClient
   /** Every token request received, in order. */
   readonly tokenRequests: readonly TokenRequestRecord[]
+  /** Every token exchange granted, in order (with `tokenExchange: true`). */
+  readonly tokenExchanges: readonly TokenExchangeRecord[]
   /** Successful token requests of `clientId` (every client when omitted). */
   tokensIssued(clientId?: string): number
   /** The access token last issued to `clientId`. */
@@ -122,7 +146,7 @@ export async function startAuthorizationServer(
     clientSecret: randomBytes(16).toString('base64url'),
     clientAuth: 'client_secret_basic',
   }
-  const { privateKey } = await generateKeyPair('ES256', { extractable: true })
+  const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true })
   const signingKey = {
     ...(await exportJWK(privateKey)),
     kid: 'demo-es256',
@@ -181,30 +205,23 @@ export async function startAuthorizationServer(
         defaultResource: async () => RESOURCES.jwt,
         useGrantedResource: async () => true,
         getResourceServerInfo: async (_ctx, indicator) => {
-          if (indicator === RESOURCES.jwt) {
-            return {
-              scope: 'api:read api:write',
-              audience: RESOURCES.jwt,
-              accessTokenTTL: ttl,
-              accessTokenFormat: 'jwt',
-              jwt: { sign: { alg: 'ES256' } },
-            }
-          }
-          if (indicator === RESOURCES.opaque) {
-            return {
-              scope: 'api:read api:write',
-              audience: RESOURCES.opaque,
-              accessTokenTTL: ttl,
-              accessTokenFormat: 'opaque',
-            }
-          }
+          const info = resourceInfo(indicator, ttl)
           // An unknown resource is an `invalid_target` error (RFC 8707 §2).
-          throw new errors.InvalidTarget()
+          if (!info) throw new errors.InvalidTarget()
+          return info
         },
       },
     },
     ttl: { ClientCredentials: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? ttl },
   })
+  const tokenExchanges: TokenExchangeRecord[] = []
+  if (options.tokenExchange) {
+    registerTokenExchange(provider, errors, {
+      verifyJwt: async (token) => (await jwtVerify(token, publicKey, { issuer })).payload,
+      resourceInfo: (indicator) => resourceInfo(indicator, ttl),
+      record: (exchange) => tokenExchanges.push(exchange),
+    })
+  }
 
   const tokenRequests: TokenRequestRecord[] = []
   const latest = new Map<string, string>()
@@ -243,6 +260,7 @@ export async function startAuthorizationServer(
     revocationUrl,
     introspectionClient,
     tokenRequests,
+    tokenExchanges,
     tokensIssued: (clientId) =>
       clientId === undefined
         ? [...issued.values()].reduce((sum, count) => sum + count, 0)
@@ -267,6 +285,115 @@ export async function startAuthorizationServer(
     },
     close: () => running.close(),
   }
+}
+
+/** What oidc-provider is told about each resource indicator; `undefined` for an unknown one. */
+function resourceInfo(indicator: string, ttl: number) {
+  if (indicator === RESOURCES.jwt) {
+    return {
+      scope: 'api:read api:write',
+      audience: RESOURCES.jwt,
+      accessTokenTTL: ttl,
+      accessTokenFormat: 'jwt' as const,
+      jwt: { sign: { alg: 'ES256' as const } },
+    }
+  }
+  if (indicator === RESOURCES.opaque) {
+    return {
+      scope: 'api:read api:write',
+      audience: RESOURCES.opaque,
+      accessTokenTTL: ttl,
+      accessTokenFormat: 'opaque' as const,
+    }
+  }
+  return undefined
+}
+
+/**
+ * Token exchange (RFC 8693) as a custom grant: the subject token (and the actor token, when
+ * sent) must be a valid access token this server issued; the token issued is for the requested
+ * resource (default: the JWT API) and expires no later than the subject token.
+ */
+function registerTokenExchange(
+  provider: Provider,
+  errors: typeof import('oidc-provider').errors,
+  hooks: {
+    verifyJwt: (token: string) => Promise<JWTPayload>
+    resourceInfo: (indicator: string) => ReturnType<typeof resourceInfo>
+    record: (exchange: TokenExchangeRecord) => void
+  },
+): void {
+  const ACCESS = 'urn:ietf:params:oauth:token-type:access_token'
+  /** The client a token was issued to and when it expires, or an `invalid_grant`. */
+  const inspect = async (token: unknown, type: unknown, name: string) => {
+    if (typeof token !== 'string' || token === '') {
+      throw new errors.InvalidRequest(`${name} is missing`)
+    }
+    if (type !== ACCESS) throw new errors.InvalidRequest(`unsupported ${name}_type`)
+    if (token.split('.').length === 3) {
+      const claims = await hooks.verifyJwt(token).catch(() => {
+        throw new errors.InvalidGrant(`${name} is invalid or expired`)
+      })
+      return { clientId: String(claims.client_id), exp: Number(claims.exp) }
+    }
+    const found = await provider.ClientCredentials.find(token)
+    if (!found || found.isExpired) throw new errors.InvalidGrant(`${name} is invalid or expired`)
+    return { clientId: String(found.clientId), exp: Number(found.exp) }
+  }
+  provider.registerGrantType(
+    TOKEN_EXCHANGE,
+    async (ctx: KoaContextWithOIDC) => {
+      const params = ctx.oidc.params as Record<string, string | undefined>
+      const client = ctx.oidc.client
+      if (!client) throw new errors.InvalidClient()
+      const subject = await inspect(
+        params.subject_token,
+        params.subject_token_type,
+        'subject_token',
+      )
+      const actor =
+        params.actor_token === undefined
+          ? undefined
+          : await inspect(params.actor_token, params.actor_token_type, 'actor_token')
+      const indicator = params.resource ?? params.audience ?? RESOURCES.jwt
+      const info = hooks.resourceInfo(indicator)
+      if (!info) throw new errors.InvalidTarget()
+      const now = Math.floor(Date.now() / 1000)
+      const expiresIn = Math.max(1, Math.min(info.accessTokenTTL, subject.exp - now))
+      // `expiresIn` is a constructor option oidc-provider's types leave out.
+      const token = new provider.ClientCredentials({
+        client,
+        scope: params.scope,
+        ...{ expiresIn },
+      } as ConstructorParameters<Provider['ClientCredentials']>[0])
+      token.resourceServer = new provider.ResourceServer(indicator, info)
+      const value = await token.save()
+      hooks.record({
+        clientId: client.clientId,
+        subjectClientId: subject.clientId,
+        actorClientId: actor?.clientId,
+        issued: value,
+      })
+      ctx.body = {
+        access_token: value,
+        issued_token_type: ACCESS,
+        token_type: 'Bearer',
+        expires_in: expiresIn,
+        ...(token.scope && { scope: token.scope }),
+      }
+    },
+    [
+      'audience',
+      'resource',
+      'scope',
+      'requested_token_type',
+      'subject_token',
+      'subject_token_type',
+      'actor_token',
+      'actor_token_type',
+    ],
+    ['audience', 'resource'],
+  )
 }
 
 /** `client_secret_basic` credentials (RFC 6749 §2.3.1): form-urlencoded, then base64. */

@@ -3,6 +3,7 @@ export type {
   AuthorizationServerOptions,
   DemoClient,
   DemoClientAuth,
+  TokenExchangeRecord,
   TokenFormat,
   TokenRequestRecord,
 } from './authorization-server'
@@ -11,6 +12,7 @@ export {
   DEMO_CLIENTS,
   RESOURCES,
   startAuthorizationServer,
+  TOKEN_EXCHANGE,
 } from './authorization-server'
 export type { DemoEnvironment, DemoEnvironmentOptions } from './environment'
 export { demoEnvironment, startDemoEnvironment } from './environment'

@@ -96,7 +96,12 @@ export interface Grant {
    * `tokenExchange()` from `@oauth-interceptors/core/token-exchange`. Its `subjectTokenType`
    * is the type of a subject token given without one.
    */
-  readonly subjectTokens?: { readonly defaultType: string } | undefined
+  readonly subjectTokens?:
+    | {
+        /** The `subject_token_type` of a subject token given without a type. */
+        readonly defaultType: string
+      }
+    | undefined
   /** A request that gets a token without a refresh token. */
   obtain(params: ResolvedParams, context?: DiscoveryContext): MaybePromise<TokenRequest>
   /** A request that trades a refresh token for a token; absent when the grant has none. */
