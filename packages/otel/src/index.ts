@@ -63,7 +63,7 @@ export const METRIC = {
   /** Histogram in seconds: how long token requests took, all attempts and backoff waits included. */
   duration: 'oauth.token.request.duration',
   /** Counter: HTTP requests sent to the token endpoint, retries included. */
-  attempts: 'oauth.token.attempt_count',
+  attempts: 'oauth.token.attempts',
   /** Counter: attempts that failed transiently and were tried again, by error type. */
   retries: 'oauth.token.retries',
   /** Counter: `getToken()` failures after every attempt (or while the server asked to wait), by error type. */

@@ -278,6 +278,24 @@ describe('secrets', () => {
 })
 
 describe('instrument()', () => {
+  it('names its metrics as the README documents them', () => {
+    expect(Object.values(METRIC).sort()).toEqual([
+      'oauth.token.attempts',
+      'oauth.token.cache_hits',
+      'oauth.token.failures',
+      'oauth.token.refresh_fallbacks',
+      'oauth.token.rejection_backoffs',
+      'oauth.token.rejections.recovered',
+      'oauth.token.request.duration',
+      'oauth.token.requests',
+      'oauth.token.retries',
+      'oauth.token.revocations',
+      'oauth.token.store.errors',
+      'oauth.token.store.hits',
+    ])
+    expect(ATTR.attempts).toBe('oauth.token.attempt_count')
+  })
+
   it('uses the global trace and metrics APIs by default, with the package as scope', async () => {
     tokenEndpoint()
     const otel = telemetry()
