@@ -66,7 +66,7 @@ export const METRIC = {
   attempts: 'oauth.token.attempts',
   /** Counter: attempts that failed transiently and were tried again, by error type. */
   retries: 'oauth.token.retries',
-  /** Counter: `getToken()` failures after every attempt (or while the server asked to wait), by error type. */
+  /** Counter: token requests that failed after every attempt, by error type (a `Retry-After` pause sends none, so counts none). */
   failures: 'oauth.token.failures',
   /** Counter: tokens obtained because an API rejected the one before (a 401 the adapter retries with a new token). */
   recovered: 'oauth.token.rejections.recovered',

@@ -1,6 +1,7 @@
 import {
   clientCredentials,
   createTokenManager,
+  MemoryTokenStore,
   passwordGrant,
   type TokenManagerOptions,
 } from '@oauth-interceptors/core'
@@ -198,6 +199,33 @@ describe('metrics', () => {
 
     await otel.collect()
     expect(otel.sum(METRIC.rejectionBackoffs)).toBe(1)
+  })
+
+  it('makes no span and counts no failure while the server asked to wait: no request was sent', async () => {
+    tokenEndpoint(() => [429, { error: 'slow_down' }, { 'retry-after': '30' }])
+    const { otel, tokens } = instrumented({ retry: false })
+    await expect(tokens.getToken()).rejects.toMatchObject({ code: 'slow_down' })
+    await expect(tokens.getToken()).rejects.toMatchObject({ code: 'slow_down' })
+
+    expect(otel.spans()).toHaveLength(1)
+    await otel.collect()
+    expect(otel.sum(METRIC.failures, { [ATTR.errorType]: 'slow_down' })).toBe(1)
+    expect(otel.sum(METRIC.requests, { [ATTR.outcome]: 'failure' })).toBe(1)
+    expect(otel.sum(METRIC.attempts)).toBe(1)
+  })
+
+  it('counts tokens a shared store had, with no span for them', async () => {
+    tokenEndpoint()
+    const store = new MemoryTokenStore()
+    const first = instrumented({ store })
+    await first.tokens.getToken()
+    const second = instrumented({ store })
+    await expect(second.tokens.getToken()).resolves.toMatchObject({ accessToken: 'at-1' })
+
+    expect(second.otel.spans()).toEqual([])
+    await second.otel.collect()
+    expect(second.otel.sum(METRIC.storeHits, { [ATTR.reason]: 'cold' })).toBe(1)
+    expect(second.otel.sum(METRIC.requests)).toBe(0)
   })
 
   it('observes cache hits from stats()', async () => {
