@@ -17,6 +17,7 @@ import { createInventory } from '../examples/fetch/node-script/src/inventory'
 import { createApi } from '../examples/ky/cli/src/api'
 import { webHandler } from '../examples/ofetch/nitro-route/src/app'
 import { createOrdersClient } from '../examples/openapi-fetch/typed-client/src/orders'
+import { createTracedInventory } from '../examples/otel/console/src/traced-inventory'
 
 // The examples' own code (what a user copies), run against the demo servers.
 vi.setConfig({ testTimeout: 30_000, hookTimeout: 30_000 })
@@ -110,6 +111,44 @@ describe('examples/fetch/node-script', () => {
     const stockOf = createInventory(environment)
 
     expect(await stockOf('lamp/3')).toMatchObject({ ok: true, path: '/stock/lamp%2F3' })
+  })
+})
+
+describe('examples/otel/console', () => {
+  it('prints one token-request span and the token metrics, and never the token or the secret', async () => {
+    const printed: unknown[] = []
+    const dir = vi.spyOn(console, 'dir').mockImplementation((item) => {
+      printed.push(item)
+    })
+    try {
+      const inventory = createTracedInventory(environment)
+      expect(await inventory.stockOf('book-42')).toMatchObject({ ok: true })
+      expect(await inventory.stockOf('pen 7')).toMatchObject({ ok: true })
+      await inventory.shutdown()
+    } finally {
+      dir.mockRestore()
+    }
+    const spans = printed.filter(
+      (item) => (item as { name?: unknown }).name === 'oauth.token.request',
+    )
+    expect(spans).toHaveLength(1)
+    expect(spans[0]).toMatchObject({
+      kind: 2, // CLIENT
+      attributes: { 'oauth.grant_type': 'client_credentials', 'oauth.token.outcome': 'success' },
+    })
+    const metricNames = printed.map(
+      (item) => (item as { descriptor?: { name?: unknown } }).descriptor?.name,
+    )
+    expect(metricNames).toEqual(
+      expect.arrayContaining([
+        'oauth.token.requests',
+        'oauth.token.request.duration',
+        'oauth.token.cache_hits',
+      ]),
+    )
+    const output = JSON.stringify(printed)
+    expect(output).not.toContain(as.latestToken(DEMO_CLIENTS.basic.clientId) as string)
+    expect(output).not.toContain(DEMO_CLIENTS.basic.clientSecret)
   })
 })
 

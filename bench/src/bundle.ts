@@ -93,6 +93,13 @@ export const bundleEntries: Entry[] = [
     },
   ]),
   {
+    name: '@oauth-interceptors/otel',
+    ours: true,
+    what: 'instrument (@opentelemetry/api and core external)',
+    code: `export { instrument } from '@oauth-interceptors/otel'`,
+    external: ['@opentelemetry/api', CORE],
+  },
+  {
     name: 'axios-auth-refresh 5',
     ours: false,
     what: 'package',

@@ -206,6 +206,8 @@ export class TokenManager {
    * again, e.g. the one a `refreshTokenGrant` starts from when the server did not rotate it.
    */
   readonly #revokedRefreshTokens = new Set<string>()
+  /** Listeners added with `subscribe()`, called after `onEvent`. */
+  readonly #listeners = new Set<(event: TokenEvent) => void>()
   /** Set by `close()`: `getToken()` then rejects. */
   #closed = false
   /** One in-flight refresh per key (p-memoize with `cache: false` only shares pending promises). */
@@ -513,6 +515,28 @@ export class TokenManager {
     return this.#tokenUrls.has(url)
   }
 
+  /** The type of the manager's grant: `client_credentials`, `password`, `refresh_token`, `custom`, or a hand-written grant's own. */
+  get grantType(): string {
+    return this.#grant.type
+  }
+
+  /**
+   * Calls `listener` with every event from now on, after the `onEvent` option; its exceptions
+   * are ignored. For instrumentation that attaches to a manager created elsewhere, such as
+   * `@oauth-interceptors/otel`. Events never carry secrets.
+   * @returns a function that stops the calls (calling it again does nothing)
+   * @example
+   * const unsubscribe = tokens.subscribe((event) => console.log(event.type, event.key))
+   */
+  subscribe(listener: (event: TokenEvent) => void): () => void {
+    // A wrapper of its own, so the same function subscribed twice is called twice and unsubscribes once.
+    const entry = (event: TokenEvent) => listener(event)
+    this.#listeners.add(entry)
+    return () => {
+      this.#listeners.delete(entry)
+    }
+  }
+
   /** Counters since creation, for metrics. */
   stats(): TokenStats {
     return { ...this.#stats, reasons: { ...this.#stats.reasons } }
@@ -784,11 +808,20 @@ export class TokenManager {
 
   #emit(event: TokenEvent): void {
     const onEvent = this.#settings.onEvent
-    if (!onEvent) return
-    try {
-      onEvent(event)
-    } catch {
-      // A broken listener must not break token handling.
+    if (onEvent) {
+      try {
+        onEvent(event)
+      } catch {
+        // A broken listener must not break token handling.
+      }
+    }
+    if (this.#listeners.size === 0) return
+    for (const listener of [...this.#listeners]) {
+      try {
+        listener(event)
+      } catch {
+        // The same for subscribers.
+      }
     }
   }
 }
