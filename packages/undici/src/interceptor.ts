@@ -53,7 +53,9 @@ export function oauthInterceptor(config: AuthConfig): Dispatcher.DispatcherCompo
   // undici's redirect interceptor sends every hop of a chain with the same handler.
   const chains = new WeakMap<Handler, Exchange | typeof NONE>()
   return (dispatch) => (opts: OAuthDispatchOptions, handler) => {
-    const url = new URL(opts.path, opts.origin)
+    // Joined, not resolved: a path such as `//a//b` is a path here, not another host.
+    const origin = typeof opts.origin === 'string' ? opts.origin : opts.origin?.origin
+    const url = new URL(`${origin}${opts.path}`)
     const chain = chains.get(handler)
     const exchange = chain ?? policy.exchange(url, { skipAuth: opts.skipAuth === true })
     if (!exchange || exchange === NONE || (chain && !exchange.keeps(url))) {
