@@ -14,6 +14,7 @@ import { createInventory } from '../examples/fetch/node-script/src/inventory'
 import { createApi } from '../examples/ky/cli/src/api'
 import { webHandler } from '../examples/ofetch/nitro-route/src/app'
 import { createOrdersClient } from '../examples/openapi-fetch/typed-client/src/orders'
+import { installOAuth, stockOf } from '../examples/undici/node-global-fetch/src/inventory'
 
 // The examples' own code (what a user copies), run against the demo servers.
 vi.setConfig({ testTimeout: 30_000, hookTimeout: 30_000 })
@@ -107,6 +108,22 @@ describe('examples/fetch/node-script', () => {
     const stockOf = createInventory(environment)
 
     expect(await stockOf('lamp/3')).toMatchObject({ ok: true, path: '/stock/lamp%2F3' })
+  })
+})
+
+describe('examples/undici/node-global-fetch', () => {
+  it("gives the global fetch's requests to the API a token, and puts the global dispatcher back", async () => {
+    const uninstall = installOAuth(environment)
+    try {
+      expect(await stockOf(environment.apiUrl, 'lamp/3')).toMatchObject({
+        ok: true,
+        path: '/stock/lamp%2F3',
+      })
+      expect(api.requests[0]?.headers.authorization).toMatch(/^Bearer /)
+    } finally {
+      uninstall()
+    }
+    await expect(stockOf(environment.apiUrl, 'pen 7')).rejects.toThrow(/answered 401/)
   })
 })
 
