@@ -114,6 +114,13 @@ class Call implements Handler, Controller {
   get reason(): Error | null {
     return this.#reason
   }
+  // undici 8's fetch reads the response's headers from here, not from onResponseStart's record.
+  get rawHeaders(): NonNullable<Controller['rawHeaders']> | null {
+    return this.#downstream?.rawHeaders ?? null
+  }
+  get rawTrailers(): NonNullable<Controller['rawTrailers']> | null {
+    return this.#downstream?.rawTrailers ?? null
+  }
   abort(reason: Error): void {
     if (this.#reason) return
     this.#reason = reason ?? new DOMException('The request was aborted', 'AbortError')

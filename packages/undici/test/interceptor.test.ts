@@ -213,6 +213,20 @@ describe.each(versions)('%s', (_, undici) => {
     }
   })
 
+  it("gives a hop of fetch's own redirects to another origin neither token nor static headers", async () => {
+    const dispatcher = agent({ headers: { 'x-api-key': 'k' } })
+    const to = encodeURIComponent(servers.other.url('/landing'))
+
+    const response = await fetch(servers.api.url(`/redirect?to=${to}`), { dispatcher })
+    await response.arrayBuffer()
+
+    expect(response.url).toBe(servers.other.url('/landing'))
+    expect(servers.api.sentTo('/redirect')[0]?.headers['x-api-key']).toBe('k')
+    expect(servers.other.sentTo('/landing')).toHaveLength(1)
+    expect(servers.other.sentTo('/landing')[0]?.headers).not.toHaveProperty('authorization')
+    expect(servers.other.sentTo('/landing')[0]?.headers).not.toHaveProperty('x-api-key')
+  })
+
   it("retries a GET from undici's fetch once after a 401", async () => {
     const dispatcher = agent()
     await (await fetch(servers.api.url('/warm-up'), { dispatcher })).arrayBuffer()
@@ -221,6 +235,7 @@ describe.each(versions)('%s', (_, undici) => {
     const response = await fetch(servers.api.url('/me'), { dispatcher })
 
     expect(response.status).toBe(200)
+    expect(response.headers.get('content-type')).toBe('application/json')
     expect(await response.json()).toEqual({ method: 'GET', body: '' })
     expect(servers.api.sentTo('/me')).toHaveLength(2)
     expect(servers.tokens.seen).toHaveLength(2)
