@@ -18,6 +18,7 @@ import { createApi } from '../examples/ky/cli/src/api'
 import { webHandler } from '../examples/ofetch/nitro-route/src/app'
 import { createOrdersClient } from '../examples/openapi-fetch/typed-client/src/orders'
 import { createTracedInventory } from '../examples/otel/console/src/traced-inventory'
+import { installOAuth, stockOf } from '../examples/undici/node-global-fetch/src/inventory'
 
 // The examples' own code (what a user copies), run against the demo servers.
 vi.setConfig({ testTimeout: 30_000, hookTimeout: 30_000 })
@@ -149,6 +150,22 @@ describe('examples/otel/console', () => {
     const output = JSON.stringify(printed)
     expect(output).not.toContain(as.latestToken(DEMO_CLIENTS.basic.clientId) as string)
     expect(output).not.toContain(DEMO_CLIENTS.basic.clientSecret)
+  })
+})
+
+describe('examples/undici/node-global-fetch', () => {
+  it("gives the global fetch's requests to the API a token, and puts the global dispatcher back", async () => {
+    const uninstall = installOAuth(environment)
+    try {
+      expect(await stockOf(environment.apiUrl, 'lamp/3')).toMatchObject({
+        ok: true,
+        path: '/stock/lamp%2F3',
+      })
+      expect(api.requests[0]?.headers.authorization).toMatch(/^Bearer /)
+    } finally {
+      uninstall()
+    }
+    await expect(stockOf(environment.apiUrl, 'pen 7')).rejects.toThrow(/answered 401/)
   })
 })
 

@@ -74,6 +74,7 @@ export const bundleEntries: Entry[] = [
       ['ky', ['ky']],
       ['ofetch', OFETCH],
       ['fetch', []],
+      ['undici', ['undici']],
     ] as const
   ).flatMap(([adapter, client]): Entry[] => [
     {

@@ -4,11 +4,14 @@ import type { AuthConfig, TokenOptions } from '@oauth-interceptors/core'
 import { type OAuthRequestInit, oauthFetch } from '@oauth-interceptors/fetch'
 import { oauthOptions as kyOAuthOptions } from '@oauth-interceptors/ky'
 import { oauthOptions } from '@oauth-interceptors/ofetch'
+import { oauthInterceptor as undiciInterceptor } from '@oauth-interceptors/undici'
 import axios, { isAxiosError, isCancel } from 'axios'
 import ky1, { HTTPError as Ky1HTTPError, TimeoutError as Ky1TimeoutError } from 'ky'
 import ky114, { HTTPError as Ky114HTTPError, TimeoutError as Ky114TimeoutError } from 'ky-1.14'
 import ky2, { HTTPError as Ky2HTTPError, TimeoutError as Ky2TimeoutError } from 'ky2'
 import { FetchError, ofetch } from 'ofetch'
+import * as undici7 from 'undici'
+import * as undici8 from 'undici8'
 
 /** The request bodies every client can send, each made fresh per call (streams are one-shot). */
 export const BODIES = {
@@ -76,7 +79,7 @@ export interface Client {
 /** One HTTP client with its adapter: a row of the conformance table. */
 export interface ClientRow {
   name: string
-  family: 'axios' | 'ky' | 'ofetch' | 'fetch'
+  family: 'axios' | 'ky' | 'ofetch' | 'fetch' | 'undici'
   /** Whether, with default settings, a 4xx rejects with the client's own error. */
   throwsHttpErrors: boolean
   /**
@@ -271,6 +274,66 @@ const fetchRow: ClientRow = {
   isTimeout: (error) => nameOf(error) === 'TimeoutError',
 }
 
+/**
+ * `undici.request` over an Agent composed with the interceptor and undici's redirect interceptor
+ * (undici.request follows no redirects without it). A dispatcher has no base URL: the row
+ * allows its origin, as users of undici write `origins`.
+ */
+function undiciRow(name: string, undici: typeof undici7): ClientRow {
+  return {
+    name,
+    family: 'undici',
+    throwsHttpErrors: false,
+    create(config, { baseUrl, headers: clientHeaders }) {
+      const origins = (config as { origins?: unknown }).origins ?? new URL(baseUrl).origin
+      const dispatcher = new undici.Agent().compose(
+        undiciInterceptor({ ...config, origins } as AuthConfig),
+        undici.interceptors.redirect({ maxRedirections: 20 }),
+      )
+      return {
+        async send({ method = 'GET', path, url, headers, body, signal, timeout, skipAuth }) {
+          const all: Record<string, string> = { ...clientHeaders, ...headers }
+          let payload: unknown
+          if (body === 'json') {
+            payload = JSON.stringify(BODIES.json.make())
+            all['content-type'] = 'application/json'
+          } else if (body === 'params') {
+            payload = BODIES.params.make().toString()
+            all['content-type'] = 'application/x-www-form-urlencoded'
+          } else if (body === 'stream') payload = Readable.from(['stream ', 'body'])
+          else if (body === 'form') payload = undiciForm(undici)
+          else if (body) payload = BODIES[body].make()
+          const signals = [signal, timeout === undefined ? undefined : AbortSignal.timeout(timeout)]
+          const present = signals.filter((s): s is AbortSignal => s !== undefined)
+          const response = await undici.request(url ?? new URL(path ?? '/', baseUrl), {
+            dispatcher,
+            method: method as 'GET',
+            headers: all,
+            ...defined({ body: payload as string, skipAuth }),
+            ...(present.length > 0 && { signal: AbortSignal.any(present) }),
+          } as Parameters<typeof undici7.request>[1])
+          const text = await response.body.text()
+          let parsed: unknown = text || undefined
+          try {
+            parsed = JSON.parse(text)
+          } catch {}
+          return { status: response.statusCode, body: parsed, asError: false }
+        },
+      }
+    },
+    isAbort: (error) => nameOf(error) === 'AbortError',
+    isTimeout: (error) => nameOf(error) === 'TimeoutError',
+  }
+}
+
+/** BODIES.form in undici's own FormData: undici 7 and 8 cannot send Node 20's global one. */
+function undiciForm(undici: typeof undici7): undici7.FormData {
+  const form = new undici.FormData()
+  form.append('name', 'report')
+  form.append('file', new Blob(['a,b\n1,2'], { type: 'text/csv' }), 'report.csv')
+  return form
+}
+
 /** Every client the adapters serve: a new client gets the whole suite by adding its row. */
 export const rows: readonly ClientRow[] = [
   axiosRow,
@@ -294,4 +357,6 @@ export const rows: readonly ClientRow[] = [
   }),
   ofetchRow,
   fetchRow,
+  undiciRow('undici 7 (request)', undici7),
+  undiciRow('undici 8 (request)', undici8 as unknown as typeof undici7),
 ]
