@@ -291,7 +291,8 @@ function undiciRow(name: string, undici: typeof undici7): ClientRow {
         undici.interceptors.redirect({ maxRedirections: 20 }),
       )
       return {
-        async send({ method = 'GET', path, url, headers, body, signal, timeout, skipAuth }) {
+        async send({ method = 'GET', path, url, headers, body, signal, timeout, ...call }) {
+          const { skipAuth, tokenOptions } = call
           const all: Record<string, string> = { ...clientHeaders, ...headers }
           let payload: unknown
           if (body === 'json') {
@@ -309,7 +310,7 @@ function undiciRow(name: string, undici: typeof undici7): ClientRow {
             dispatcher,
             method: method as 'GET',
             headers: all,
-            ...defined({ body: payload as string, skipAuth }),
+            ...defined({ body: payload as string, skipAuth, tokenOptions }),
             ...(present.length > 0 && { signal: AbortSignal.any(present) }),
           } as Parameters<typeof undici7.request>[1])
           const text = await response.body.text()

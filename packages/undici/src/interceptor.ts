@@ -1,4 +1,4 @@
-import type { AuthConfig, ResponseLike } from '@oauth-interceptors/core'
+import type { AuthConfig, ResponseLike, TokenOptions } from '@oauth-interceptors/core'
 import {
   createRequestPolicy,
   type Exchange,
@@ -21,6 +21,12 @@ export interface OAuthDispatchOptions extends Dispatcher.DispatchOptions {
    * @default false
    */
   skipAuth?: boolean | undefined
+  /**
+   * This request's token: its own scope, audience or resource, or with a token exchange grant
+   * the token to exchange. `undici.request(url, { tokenOptions })` passes it through.
+   * @default the grant's
+   */
+  tokenOptions?: TokenOptions | undefined
 }
 
 /** A chain that gets no credentials: it started uncredentialed, or left the allowed origins. */
@@ -57,7 +63,8 @@ export function oauthInterceptor(config: AuthConfig): Dispatcher.DispatcherCompo
     const origin = typeof opts.origin === 'string' ? opts.origin : opts.origin?.origin
     const url = new URL(`${origin}${opts.path}`)
     const chain = chains.get(handler)
-    const exchange = chain ?? policy.exchange(url, { skipAuth: opts.skipAuth === true })
+    const { skipAuth, tokenOptions } = opts
+    const exchange = chain ?? policy.exchange(url, { skipAuth: skipAuth === true, tokenOptions })
     if (!exchange || exchange === NONE || (chain && !exchange.keeps(url))) {
       chains.set(handler, NONE)
       return dispatch(opts, handler)
