@@ -40,7 +40,9 @@ describe('the README, as a newcomer follows it', () => {
   it('every published package declares its repository, homepage, bugs and keywords', () => {
     const published = workspacePackages.filter(({ json }) => !json.private)
     expect(published.map(({ json }) => json.name).sort()).toEqual(
-      ['axios', 'core', 'fetch', 'ky', 'ofetch', 'redis'].map((n) => `@oauth-interceptors/${n}`),
+      ['axios', 'browser', 'core', 'fetch', 'ky', 'ofetch', 'redis'].map(
+        (n) => `@oauth-interceptors/${n}`,
+      ),
     )
     for (const { path, json } of published) {
       expect(json.repository, path).toEqual({
