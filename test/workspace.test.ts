@@ -40,7 +40,7 @@ describe('the README, as a newcomer follows it', () => {
   it('every published package declares its repository, homepage, bugs and keywords', () => {
     const published = workspacePackages.filter(({ json }) => !json.private)
     expect(published.map(({ json }) => json.name).sort()).toEqual(
-      ['axios', 'core', 'fetch', 'ky', 'ofetch', 'otel', 'redis', 'undici'].map(
+      ['axios', 'browser', 'core', 'fetch', 'ky', 'ofetch', 'otel', 'redis', 'undici'].map(
         (n) => `@oauth-interceptors/${n}`,
       ),
     )
