@@ -86,7 +86,10 @@ describe('token exchange against oidc-provider', () => {
     async (row) => {
       const exchanges = exchangesFrom()
       const apiRequests = api.requests.length
-      const client = row.create(bffManager(), { baseUrl: api.url })
+      const client = row.create(
+        { manager: bffManager(), origins: new URL(api.url).origin },
+        { baseUrl: api.url },
+      )
 
       const replies = await Promise.all(
         Array.from({ length: 20 }, (_, i) =>
