@@ -7,8 +7,9 @@ import {
 import * as undici7 from 'undici'
 import * as undici8 from 'undici8'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+// The fetch adapter's loopback token server and API, shared rather than copied.
+import { startAuthServers } from '../../fetch/test/servers'
 import { oauthInterceptor } from '../src'
-import { startAuthServers } from './servers'
 
 let servers: Awaited<ReturnType<typeof startAuthServers>>
 beforeAll(async () => {

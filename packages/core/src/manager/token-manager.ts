@@ -526,7 +526,7 @@ export class TokenManager {
    * `@oauth-interceptors/otel`. Events never carry secrets.
    * @returns a function that stops the calls (calling it again does nothing)
    * @example
-   * const unsubscribe = tokens.subscribe((event) => console.log(event.type, event.key))
+   * const unsubscribe = tokens.subscribe((event) => metrics.increment(`oauth.${event.type}`))
    */
   subscribe(listener: (event: TokenEvent) => void): () => void {
     // A wrapper of its own, so the same function subscribed twice is called twice and unsubscribes once.
