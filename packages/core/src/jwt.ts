@@ -17,6 +17,7 @@
 import { importJWK, importPKCS8, type JWK, SignJWT } from 'jose'
 import { ConfigError } from './errors'
 import type { ClientAssertion, ClientAssertionInput } from './grants/grants'
+import { ALGORITHMS, isCryptoKey, keyFamily, keySecrets, PRIVATE_KEY_JWT } from './keys'
 
 /**
  * A private JSON Web Key (RFC 7517): `kty` `RSA`, `EC` (`crv` P-256, P-384, P-521) or `OKP`
@@ -93,20 +94,6 @@ export interface ClientSecretJwtOptions extends AssertionOptions {
 const ASSERTION_LIFETIME = 60
 const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'
 
-type Family = 'RSA' | 'RSA-PSS' | 'P-256' | 'P-384' | 'P-521' | 'Ed25519'
-
-const ALGORITHMS: Record<Family, readonly PrivateKeyJwtAlgorithm[]> = {
-  RSA: ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512'],
-  'RSA-PSS': ['PS256', 'PS384', 'PS512'],
-  'P-256': ['ES256'],
-  'P-384': ['ES384'],
-  'P-521': ['ES512'],
-  Ed25519: ['EdDSA'],
-}
-
-const KEY_FIX =
-  'Pass key: a private JWK (with "d"), a PKCS#8 PEM ("-----BEGIN PRIVATE KEY-----") or a private CryptoKey; RSA, EC P-256/P-384/P-521 or Ed25519.'
-
 /**
  * `private_key_jwt` (RFC 7523 §2.2, OpenID Connect Core §9): each token request carries a
  * new assertion signed with the client's private key; the server checks it with the public key
@@ -120,7 +107,7 @@ const KEY_FIX =
 export function privateKeyJwt(options: PrivateKeyJwtOptions): ClientAssertion {
   const { key } = options ?? {}
   const family = keyFamily(key)
-  const allowed = ALGORITHMS[family]
+  const allowed: readonly PrivateKeyJwtAlgorithm[] = ALGORITHMS[family]
   const algorithm = options.algorithm ?? (allowed[0] as PrivateKeyJwtAlgorithm)
   if (!allowed.includes(algorithm)) {
     throw new ConfigError(
@@ -159,7 +146,7 @@ export function privateKeyJwt(options: PrivateKeyJwtOptions): ClientAssertion {
       throw new ConfigError(
         'key',
         `the ${algorithm} private key could not be imported`,
-        `Check that it is a complete, unencrypted key. ${KEY_FIX}`,
+        `Check that it is a complete, unencrypted key. ${PRIVATE_KEY_JWT.fix}`,
       )
     })
     return imported
@@ -284,162 +271,4 @@ class JwtAssertion implements ClientAssertion {
   [Symbol.for('nodejs.util.inspect.custom')](): string {
     return `ClientAssertion ${JSON.stringify(this.toJSON())}`
   }
-}
-
-function isCryptoKey(key: unknown): key is CryptoKey {
-  return typeof CryptoKey !== 'undefined' && key instanceof CryptoKey
-}
-
-/** The kind of key, checked without importing it: a private, asymmetric key of a known type. */
-function keyFamily(key: unknown): Family {
-  if (key === undefined || key === null || key === '') {
-    throw new ConfigError('key', "missing: privateKeyJwt() needs the client's private key", KEY_FIX)
-  }
-  if (typeof key === 'string') return pemFamily(key)
-  if (isCryptoKey(key)) {
-    if (key.type !== 'private') {
-      throw new ConfigError(
-        'key',
-        `a ${key.type} CryptoKey cannot sign a private_key_jwt assertion`,
-        key.type === 'secret'
-          ? `For a shared secret use clientSecret with clientAuth: clientSecretJwt(). ${KEY_FIX}`
-          : `Pass the private key of the pair. ${KEY_FIX}`,
-      )
-    }
-    if (!key.usages.includes('sign')) {
-      throw new ConfigError(
-        'key',
-        'the CryptoKey was not imported for "sign"',
-        'Import or generate it with the "sign" usage.',
-      )
-    }
-    const { name, namedCurve } = key.algorithm as { name: string; namedCurve?: string }
-    if (name === 'RSASSA-PKCS1-v1_5') return 'RSA'
-    if (name === 'RSA-PSS') return 'RSA-PSS'
-    if (
-      name === 'ECDSA' &&
-      (namedCurve === 'P-256' || namedCurve === 'P-384' || namedCurve === 'P-521')
-    )
-      return namedCurve
-    if (name === 'Ed25519') return 'Ed25519'
-    throw new ConfigError('key', `a CryptoKey for ${name} cannot sign a JWT assertion`, KEY_FIX)
-  }
-  if (typeof key !== 'object') {
-    throw new ConfigError(
-      'key',
-      `expected a JWK, a PEM string or a CryptoKey, got ${typeof key}`,
-      KEY_FIX,
-    )
-  }
-  const jwk = key as JWK
-  if (jwk.kty === 'oct') {
-    throw new ConfigError(
-      'key',
-      'a symmetric (kty "oct") JWK cannot sign a private_key_jwt assertion',
-      "For a shared secret use clientSecret with clientAuth: clientSecretJwt(); for private_key_jwt pass the client's private key.",
-    )
-  }
-  const family =
-    jwk.kty === 'RSA'
-      ? 'RSA'
-      : jwk.kty === 'EC' && (jwk.crv === 'P-256' || jwk.crv === 'P-384' || jwk.crv === 'P-521')
-        ? jwk.crv
-        : jwk.kty === 'OKP' && jwk.crv === 'Ed25519'
-          ? 'Ed25519'
-          : undefined
-  if (!family) {
-    throw new ConfigError(
-      'key',
-      `a JWK of kty "${String(jwk.kty)}"${jwk.crv ? ` and crv "${jwk.crv}"` : ''} is not supported`,
-      KEY_FIX,
-    )
-  }
-  if (typeof jwk.d !== 'string') {
-    throw new ConfigError(
-      'key',
-      'the JWK is a public key (no "d")',
-      `Pass the private JWK; register the public one with the server. ${KEY_FIX}`,
-    )
-  }
-  return family
-}
-
-// DER encodings of the OIDs a PKCS#8 PrivateKeyInfo names its algorithm (and EC curve) with.
-const OIDS: Array<[Family, number[]]> = [
-  ['RSA', [0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01]], // rsaEncryption
-  ['RSA-PSS', [0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0a]], // id-RSASSA-PSS
-  ['P-256', [0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07]], // prime256v1
-  ['P-384', [0x2b, 0x81, 0x04, 0x00, 0x22]], // secp384r1
-  ['P-521', [0x2b, 0x81, 0x04, 0x00, 0x23]], // secp521r1
-  ['Ed25519', [0x06, 0x03, 0x2b, 0x65, 0x70]], // id-Ed25519, with its tag and length
-]
-
-function pemFamily(pem: string): Family {
-  const label = /-----BEGIN ([A-Z0-9 ]+)-----/.exec(pem)?.[1]
-  if (label === 'PUBLIC KEY' || label === 'RSA PUBLIC KEY' || label === 'CERTIFICATE') {
-    throw new ConfigError(
-      'key',
-      `the PEM is a ${label.toLowerCase()}, not a private key`,
-      `Pass the private key; register the public one with the server. ${KEY_FIX}`,
-    )
-  }
-  if (label === 'RSA PRIVATE KEY' || label === 'EC PRIVATE KEY') {
-    throw new ConfigError(
-      'key',
-      `the PEM is a ${label === 'RSA PRIVATE KEY' ? 'PKCS#1' : 'SEC 1'} key, not PKCS#8`,
-      'Convert it: openssl pkcs8 -topk8 -nocrypt -in key.pem -out key.pk8.pem, and pass the "-----BEGIN PRIVATE KEY-----" text.',
-    )
-  }
-  if (label === 'ENCRYPTED PRIVATE KEY') {
-    throw new ConfigError(
-      'key',
-      'the PEM is encrypted',
-      'Decrypt it (openssl pkcs8 -in key.pem -nocrypt) or import it yourself and pass the CryptoKey.',
-    )
-  }
-  const body = /-----BEGIN PRIVATE KEY-----([A-Za-z0-9+/=\s]+)-----END PRIVATE KEY-----/.exec(
-    pem,
-  )?.[1]
-  let der: Uint8Array | undefined
-  try {
-    der = body
-      ? Uint8Array.from(atob(body.replace(/\s+/g, '')), (char) => char.charCodeAt(0))
-      : undefined
-  } catch {
-    der = undefined
-  }
-  if (!der) {
-    throw new ConfigError('key', 'the string is not a PKCS#8 PEM private key', KEY_FIX)
-  }
-  // The algorithm identifier comes first, within the first few dozen bytes.
-  const head = der.subarray(0, 40)
-  const found = OIDS.filter(([, oid]) => indexOf(head, oid) >= 0).map(([family]) => family)
-  // An EC key names both id-ecPublicKey and its curve; the curve is what counts.
-  const family = found.find((name) => name.startsWith('P-')) ?? found[0]
-  if (!family) throw new ConfigError('key', 'the PEM holds a key of an unsupported type', KEY_FIX)
-  return family
-}
-
-function indexOf(bytes: Uint8Array, sequence: number[]): number {
-  outer: for (let i = 0; i + sequence.length <= bytes.length; i++) {
-    for (let j = 0; j < sequence.length; j++) if (bytes[i + j] !== sequence[j]) continue outer
-    return i
-  }
-  return -1
-}
-
-/** Every string of key material, in the forms a server might echo it. */
-function keySecrets(key: unknown): string[] {
-  if (typeof key === 'string') {
-    const lines = key.split(/\r?\n/).map((line) => line.trim())
-    const body = lines.filter((line) => line && !line.startsWith('-----'))
-    return [key, body.join(''), ...body]
-  }
-  if (isCryptoKey(key) || typeof key !== 'object' || key === null) return []
-  const jwk = key as Record<string, unknown>
-  const members = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k'].map((name) => jwk[name])
-  return [
-    JSON.stringify(jwk),
-    ...members.filter((value): value is string => typeof value === 'string'),
-  ]
 }
