@@ -14,6 +14,7 @@ const build = {
     'src/jwt.ts',
     'src/discovery.ts',
     'src/token-exchange.ts',
+    'src/dpop.ts',
   ],
   splitting: true,
 }

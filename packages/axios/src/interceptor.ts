@@ -82,7 +82,7 @@ export function oauthInterceptor(config: AuthConfig): OAuthInterceptor {
       const request = instance.interceptors.request.use(async (config: Call) => {
         const exchange = config._oauthExchange ?? begin(policy, config)
         if (!exchange) return config
-        const credentials = await exchange.credentials(config._oauthHop)
+        const credentials = await exchange.credentials(config._oauthHop, config.method)
         if (credentials) config.headers.set(credentials)
         return config
       })
@@ -116,7 +116,8 @@ export function oauthInterceptor(config: AuthConfig): OAuthInterceptor {
 function begin(policy: RequestPolicy, config: Call): Exchange | undefined {
   const url = resolveUrl(config.url, config.baseURL, config.allowAbsoluteUrls !== false)
   const { signal, timeout } = config
-  const options: ExchangeOptions = { skipAuth: config.skipAuth, tokenOptions: config.tokenOptions }
+  const { skipAuth, tokenOptions, method } = config
+  const options: ExchangeOptions = { skipAuth, tokenOptions, method }
   // axios accepts signal-like objects; only a real one can be listened to.
   if (typeof signal?.addEventListener === 'function') {
     options.signal = signal as AbortSignal

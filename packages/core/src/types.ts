@@ -30,6 +30,34 @@ export interface Token {
   readonly scope?: string | undefined
   /** The response body as the server sent it, for provider-specific fields. */
   readonly raw: Readonly<Record<string, unknown>>
+  /**
+   * For a DPoP token (RFC 9449): the SHA-256 thumbprint (RFC 7638) of the key it is bound to,
+   * so that a manager whose key differs never uses it from a shared store.
+   */
+  readonly jkt?: string | undefined
+}
+
+/**
+ * A DPoP key (RFC 9449) as a token manager and the request pipeline use it: `dpop()` from
+ * `@oauth-interceptors/core/dpop` makes one. It signs proofs and keeps each origin's nonce.
+ */
+export interface DPoPKey {
+  /** Whether the key was given rather than made in this process: only then can processes share its tokens. */
+  readonly given: boolean
+  /**
+   * A new proof for one request: `htm` = `method`, `htu` = `url` without query and fragment,
+   * `iat`, a random `jti`, the origin's latest nonce, and `ath` when `accessToken` is given.
+   */
+  proof(method: string, url: string | URL, accessToken?: string): Promise<string>
+  /**
+   * Keeps the `DPoP-Nonce` a response from `url` carries, as the nonce of its origin.
+   * @returns the nonce now known for that origin, if any
+   */
+  observe(url: string | URL, headers: { get(name: string): unknown }): string | undefined
+  /** The SHA-256 thumbprint (RFC 7638) of the public key: tokens bound to the key name it (`cnf.jkt`). */
+  thumbprint(): Promise<string>
+  /** The key material as strings, to redact from errors. */
+  secrets?(): readonly string[]
 }
 
 /**

@@ -3,7 +3,7 @@ import type { Grant } from './grants/grants'
 import type { FetchLike } from './grants/token-endpoint'
 import type { RetryOptions } from './manager/retry'
 import type { TokenManagerOptions } from './manager/token-manager'
-import type { Timers, TokenEvent, TokenStore } from './types'
+import type { DPoPKey, Timers, TokenEvent, TokenStore } from './types'
 
 /** Construction-time checks. Each names the option and says how to fix it, never its value when secret. */
 
@@ -129,6 +129,7 @@ export interface ManagerSettings {
   readonly maxRetryAfter: number
   readonly deadline: number
   readonly onEvent: ((event: TokenEvent) => void) | undefined
+  readonly dpop: DPoPKey | undefined
 }
 
 /** The defaults documented on {@link TokenManagerOptions}. */
@@ -226,9 +227,19 @@ export function validateManagerOptions(options: TokenManagerOptions): ManagerSet
     throw new ConfigError(
       'tokenTypes',
       'expected a list of token type names',
-      "Pass e.g. tokenTypes: ['Bearer', 'DPoP'].",
+      "Pass e.g. tokenTypes: ['Bearer', 'MAC'].",
     )
   }
+  const dpop = validateDPoP(options)
+  if (!dpop && options.tokenTypes?.some((type) => type.toLowerCase() === 'dpop')) {
+    throw new ConfigError(
+      'tokenTypes',
+      'a DPoP token is useless without a proof of its key on every request',
+      "Pass dpop: dpop() from '@oauth-interceptors/core/dpop' instead: DPoP tokens are then accepted and sent with their proofs.",
+    )
+  }
+  const tokenTypes = (options.tokenTypes ?? ['Bearer']).map((type) => type.toLowerCase())
+  if (dpop) tokenTypes.push('dpop')
   return {
     grant,
     store: options.store,
@@ -251,7 +262,34 @@ export function validateManagerOptions(options: TokenManagerOptions): ManagerSet
     deadline:
       optionalDuration('deadline', options.deadline, { allowZero: false }) ?? DEFAULT_DEADLINE,
     retry: options.retry ?? {},
-    tokenTypes: new Set((options.tokenTypes ?? ['Bearer']).map((type) => type.toLowerCase())),
+    tokenTypes: new Set(tokenTypes),
     onEvent: options.onEvent,
+    dpop,
   }
+}
+
+/** The `dpop` option: a key made by `dpop()`, given (not made in-process) when a store shares tokens. */
+function validateDPoP(options: TokenManagerOptions): DPoPKey | undefined {
+  const key = options.dpop
+  if (key === undefined) return undefined
+  if (
+    !key ||
+    typeof key.proof !== 'function' ||
+    typeof key.observe !== 'function' ||
+    typeof key.thumbprint !== 'function'
+  ) {
+    throw new ConfigError(
+      'dpop',
+      'expected a DPoP key',
+      "Pass dpop: dpop() from '@oauth-interceptors/core/dpop', or leave it out for Bearer tokens.",
+    )
+  }
+  if (options.store !== undefined && !key.given) {
+    throw new ConfigError(
+      'dpop.privateKey',
+      'with a shared store every process must prove the same key, and a key made in this process is known to it alone',
+      'Pass the key every process shares: dpop({ privateKey: process.env.DPOP_PRIVATE_KEY }) (a PKCS#8 PEM or a private JWK).',
+    )
+  }
+  return key
 }

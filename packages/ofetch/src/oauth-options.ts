@@ -107,8 +107,8 @@ export function oauthOptions(config: AuthConfig, options: FetchOptions = {}): OA
   const start = (context: FetchContext): Exchange | undefined => {
     const { request, options } = context
     const url = resolve(request, options.baseURL)
-    const { skipAuth, signal, timeout, tokenOptions } = options
-    const bounds: ExchangeOptions = { skipAuth, tokenOptions }
+    const { skipAuth, signal, timeout, tokenOptions, method } = options
+    const bounds: ExchangeOptions = { skipAuth, tokenOptions, method }
     // Most requests have neither, so most make no error factories.
     if (signal || timeout) {
       const fail = (error: unknown) => createFetchError({ ...context, error: error as Error })

@@ -88,7 +88,7 @@ function importKey(key: EncryptionKey): Promise<CryptoKey> {
 /** Rebuilds a Token from parsed JSON, checking each field; `undefined` if anything is off. */
 function asToken(value: unknown): Token | undefined {
   if (!isRecord(value)) return undefined
-  const { accessToken, tokenType, expiresAt, refreshAt, refreshToken, scope, raw } = value
+  const { accessToken, tokenType, expiresAt, refreshAt, refreshToken, scope, raw, jkt } = value
   if (
     typeof accessToken !== 'string' ||
     accessToken === '' ||
@@ -97,11 +97,14 @@ function asToken(value: unknown): Token | undefined {
     !isOptional(refreshAt, 'number') ||
     !isOptional(refreshToken, 'string') ||
     !isOptional(scope, 'string') ||
+    !isOptional(jkt, 'string') ||
     !isRecord(raw)
   ) {
     return undefined
   }
-  return { accessToken, tokenType, expiresAt, refreshAt, refreshToken, scope, raw }
+  const token = { accessToken, tokenType, expiresAt, refreshAt, refreshToken, scope, raw }
+  // A DPoP token names the key it is bound to (RFC 9449 §6).
+  return jkt === undefined ? token : { ...token, jkt }
 }
 
 function isOptional<T extends 'number' | 'string'>(

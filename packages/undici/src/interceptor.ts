@@ -63,8 +63,9 @@ export function oauthInterceptor(config: AuthConfig): Dispatcher.DispatcherCompo
     const origin = typeof opts.origin === 'string' ? opts.origin : opts.origin?.origin
     const url = new URL(`${origin}${opts.path}`)
     const chain = chains.get(handler)
-    const { skipAuth, tokenOptions } = opts
-    const exchange = chain ?? policy.exchange(url, { skipAuth: skipAuth === true, tokenOptions })
+    const { skipAuth, tokenOptions, method } = opts
+    const exchange =
+      chain ?? policy.exchange(url, { skipAuth: skipAuth === true, tokenOptions, method })
     if (!exchange || exchange === NONE || (chain && !exchange.keeps(url))) {
       chains.set(handler, NONE)
       return dispatch(opts, handler)
@@ -100,7 +101,7 @@ class Call implements Handler, Controller {
   async send(): Promise<void> {
     let credentials: Record<string, string> | undefined
     try {
-      credentials = await this.exchange.credentials(this.hop)
+      credentials = await this.exchange.credentials(this.hop, this.opts.method)
     } catch (error) {
       if (!this.aborted) this.handler.onResponseError?.(this, error as Error)
       return

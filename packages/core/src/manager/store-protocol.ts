@@ -14,6 +14,8 @@ export interface SharedRefresh {
   fromEndpoint(previous: Token | undefined): Promise<Token>
   /** Takes a token another manager or process stored. */
   fromStore(token: Token): Token
+  /** With DPoP: the thumbprint of this manager's key; a DPoP token bound to another key is not used. */
+  readonly binding?: string | undefined
 }
 
 /**
@@ -60,7 +62,8 @@ export class StoreProtocol {
           try {
             shared = await this.#call(key, 'get', () => store.get(key))
             if (this.#usable(shared, refresh)) return refresh.fromStore(shared)
-            const previous = shared && shared !== STORE_FAILED ? shared : refresh.current
+            const previous =
+              shared && shared !== STORE_FAILED && bound(shared, refresh) ? shared : refresh.current
             return await this.#save(key, await refresh.fromEndpoint(previous))
           } finally {
             await this.#call(key, 'release', () => lock.release())
@@ -94,6 +97,7 @@ export class StoreProtocol {
     return (
       token !== undefined &&
       token !== STORE_FAILED &&
+      bound(token, refresh) &&
       !(refresh.rejected && token.accessToken === replacing?.accessToken) &&
       (token.refreshAt === undefined || this.#now() < token.refreshAt) &&
       // A shared token older than the one being replaced was itself replaced already: Redis
@@ -124,4 +128,9 @@ export class StoreProtocol {
       return STORE_FAILED
     }
   }
+}
+
+/** Whether `token` is bound to this manager's DPoP key, or needs no key (RFC 9449 §6). */
+function bound(token: Token, refresh: SharedRefresh): boolean {
+  return token.tokenType !== 'DPoP' || token.jkt === refresh.binding
 }

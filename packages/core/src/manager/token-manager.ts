@@ -20,8 +20,17 @@ import {
 } from '../grants/grants'
 import { jwtExpiry } from '../grants/jwt'
 import { type FetchLike, postTokenRequest } from '../grants/token-endpoint'
+import { sha256Base64url } from '../hash'
 import { lazyRedactor, redactValue, requestSecrets } from '../redact'
-import type { RefreshReason, Timers, Token, TokenEvent, TokenStats, TokenStore } from '../types'
+import type {
+  DPoPKey,
+  RefreshReason,
+  Timers,
+  Token,
+  TokenEvent,
+  TokenStats,
+  TokenStore,
+} from '../types'
 import { EndpointSet } from '../url'
 import { type ManagerSettings, validateManagerOptions } from '../validate'
 import { earlyRefreshRetryAt, lifetimeFrom } from './expiry'
@@ -84,6 +93,15 @@ export interface TokenManagerOptions {
   random?: (() => number) | undefined
   /** Observability hook; its exceptions are ignored. Events never carry secrets. @default none */
   onEvent?: ((event: TokenEvent) => void) | undefined
+  /**
+   * Sender-constrained tokens (RFC 9449): `dpop()` from `@oauth-interceptors/core/dpop`. Every
+   * token request then carries a DPoP proof, `DPoP` tokens are accepted, and adapters send
+   * them as `Authorization: DPoP …` with a proof of their own; a `use_dpop_nonce` answer is
+   * retried once with the server's nonce. With a `store`, give the key (`dpop({ privateKey })`),
+   * so that every process proves the same one.
+   * @default none: Bearer tokens
+   */
+  dpop?: DPoPKey | undefined
 }
 
 /**
@@ -136,6 +154,9 @@ export interface CloseOptions {
   revoke?: boolean | undefined
 }
 
+/** Headers without a nonce: `DPoPKey.observe()` with them tells the nonce already known. */
+const NO_HEADERS = { get: () => null }
+
 /** The rejection backoff (see `TokenManager.reject`): the first wait and the longest, in ms. */
 const REJECTION_BACKOFF = { first: 1_000, max: 60_000 }
 
@@ -167,6 +188,8 @@ interface Entry {
  */
 export class TokenManager {
   readonly #settings: ManagerSettings
+  /** The settings of token requests: with DPoP, a fetch that keeps the endpoint's nonce. */
+  readonly #tokenSettings: ManagerSettings
   readonly #grant: Grant
   readonly #now: () => number
   readonly #memory: LruMap<Entry>
@@ -218,6 +241,21 @@ export class TokenManager {
     this.#settings = settings
     this.#grant = settings.grant
     this.#now = settings.now
+    const dpop = settings.dpop
+    if (dpop) {
+      // The token endpoint's nonce comes with any of its answers (RFC 9449 §8).
+      const fetch = settings.fetch
+      this.#tokenSettings = {
+        ...settings,
+        fetch: async (url, init) => {
+          const response = await fetch(url, init)
+          dpop.observe(url, response.headers)
+          return response
+        },
+      }
+    } else {
+      this.#tokenSettings = settings
+    }
     this.#context = {
       fetch: settings.fetch,
       now: settings.now,
@@ -515,6 +553,11 @@ export class TokenManager {
     return this.#tokenUrls.has(url)
   }
 
+  /** The DPoP key of the `dpop` option, whose proofs the pipeline sends with DPoP tokens. */
+  get dpop(): DPoPKey | undefined {
+    return this.#settings.dpop
+  }
+
   /** The type of the manager's grant: `client_credentials`, `password`, `refresh_token`, `custom`, or a hand-written grant's own. */
   get grantType(): string {
     return this.#grant.type
@@ -625,7 +668,10 @@ export class TokenManager {
 
   /** The grant's secrets and every token held, for redacting an error (read on error paths only). */
   readonly #knownSecrets = (): Array<string | undefined> => {
-    const known: Array<string | undefined> = [...(this.#grant.secrets?.() ?? [])]
+    const known: Array<string | undefined> = [
+      ...(this.#grant.secrets?.() ?? []),
+      ...(this.#settings.dpop?.secrets?.() ?? []),
+    ]
     for (const { token } of this.#memory.values()) known.push(token.accessToken, token.refreshToken)
     return known
   }
@@ -674,24 +720,29 @@ export class TokenManager {
       this.#remember(key, token)
       return token
     }
-    if (this.#shared === undefined) return fromEndpoint(entry?.token)
-    return this.#shared.obtain(key, {
-      current: entry?.token,
-      rejected: entry?.rejected ?? false,
-      fromEndpoint,
-      fromStore: (token) => {
-        this.#remember(key, token)
-        this.#stats.fromStore++
-        this.#emit({
-          type: 'token_received',
-          key,
-          reason,
-          lifetime: lifetimeFrom(token, this.#now()),
-          source: 'store',
-        })
-        return token
-      },
-    })
+    const shared = this.#shared
+    if (shared === undefined) return fromEndpoint(entry?.token)
+    const share = (binding: string | undefined) =>
+      shared.obtain(key, {
+        binding,
+        current: entry?.token,
+        rejected: entry?.rejected ?? false,
+        fromEndpoint,
+        fromStore: (token) => {
+          this.#remember(key, token)
+          this.#stats.fromStore++
+          this.#emit({
+            type: 'token_received',
+            key,
+            reason,
+            lifetime: lifetimeFrom(token, this.#now()),
+            source: 'store',
+          })
+          return token
+        },
+      })
+    const dpop = this.#settings.dpop
+    return dpop ? dpop.thumbprint().then(share) : share(undefined)
   }
 
   #remember(key: string, token: Token): void {
@@ -751,8 +802,11 @@ export class TokenManager {
     build: () => TokenRequest | Promise<TokenRequest>,
     usedRefreshToken: string | undefined,
   ): Promise<Token> {
-    const { retry, random, timers, deadline, timeout } = this.#settings
+    const { retry, random, timers, deadline, timeout, dpop } = this.#settings
+    const settings = this.#tokenSettings
     const firstStart = this.#now()
+    let nonceRetried = false
+    let sentTo: string | undefined
     for (let attempt = 1; ; attempt++) {
       const startedAt = this.#now()
       // An attempt never runs past the deadline: its timeout is what is left of it.
@@ -761,14 +815,20 @@ export class TokenManager {
       this.#stats.requested++
       this.#emit({ type: 'token_requested', key, reason, via, attempt })
       try {
-        const request = await build()
+        let request = await build()
         if (this.#revokedRefreshTokens.size > 0) this.#refuseRevoked(request)
         this.#tokenUrls.add(request.url)
+        sentTo = request.url
+        if (dpop) {
+          const proof = await dpop.proof('POST', request.url)
+          request = { ...request, headers: { ...request.headers, dpop: proof } }
+        }
         const body = await postTokenRequest(
           request,
-          cut ? { ...this.#settings, timeout: Math.max(left, 1) } : this.#settings,
+          cut ? { ...settings, timeout: Math.max(left, 1) } : settings,
         )
-        const token = toToken(body, this.#settings, startedAt, usedRefreshToken)
+        let token = toToken(body, settings, startedAt, usedRefreshToken)
+        if (dpop && token.tokenType === 'DPoP') token = { ...token, jkt: await dpop.thumbprint() }
         this.#stats.received++
         this.#stats.reasons[reason]++
         this.#emit({
@@ -781,6 +841,17 @@ export class TokenManager {
         return token
       } catch (error) {
         const failure = redactValue(asLibraryError(error), lazyRedactor(this.#knownSecrets))
+        // RFC 9449 §8: the server wants its nonce in the proof; it sent one, so ask once more.
+        if (
+          dpop &&
+          !nonceRetried &&
+          failure.code === 'use_dpop_nonce' &&
+          sentTo !== undefined &&
+          dpop.observe(sentTo, NO_HEADERS) !== undefined
+        ) {
+          nonceRetried = true
+          continue
+        }
         const delay = retry === false ? undefined : retryDelay(failure, attempt, retry, random)
         const atDeadline = cut && failure.code === 'timeout'
         if (delay === undefined && !atDeadline) {
@@ -882,14 +953,7 @@ async function subjectOf(
       'Pass subjectTokenExpiresAt: new Date(expiresAtSeconds * 1000).',
     )
   }
-  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(token))
-  return { token, type, hash: base64url(new Uint8Array(digest)), expiresAt }
-}
-
-function base64url(bytes: Uint8Array): string {
-  let binary = ''
-  for (const byte of bytes) binary += String.fromCharCode(byte)
-  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
+  return { token, type, hash: await sha256Base64url(token), expiresAt }
 }
 
 /** `promise`, or a rejection with the signal's reason once `signal` aborts. */

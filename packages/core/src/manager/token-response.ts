@@ -67,7 +67,9 @@ export function toToken(
   const tokenType =
     parsed.tokenType === undefined || /^bearer$/i.test(parsed.tokenType)
       ? 'Bearer'
-      : parsed.tokenType
+      : /^dpop$/i.test(parsed.tokenType)
+        ? 'DPoP'
+        : parsed.tokenType
   if (!settings.tokenTypes.has(tokenType.toLowerCase())) {
     throw new TokenEndpointError(
       `The token endpoint issued a "${redact(tokenType)}" token; accept it with the tokenTypes option if your API understands it`,

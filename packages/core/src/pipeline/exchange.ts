@@ -5,6 +5,8 @@ import { type RedirectHop, redirectHop } from './redirects'
 
 /** How one request waits for its token, as its client bounds the request itself. */
 export interface ExchangeOptions {
+  /** The request's method, which a DPoP proof names (`htm`). @default 'GET' */
+  method?: string | undefined
   /** Send the request as the bare client would: no credentials, no retry. @default false */
   skipAuth?: boolean | undefined
   /**
@@ -50,6 +52,8 @@ export class Exchange {
   /** The token the latest send carried; none once a hop left the allowed origins. */
   #carried: Token | undefined
   #retried = false
+  /** The request was sent again once with the DPoP nonce a server asked for. */
+  #nonceRetried = false
   /** The current redirect chain has passed through an origin that is not allowed. */
   #tainted = false
   /** Redirects of the current chain sent through {@link redirect}. */
@@ -77,20 +81,34 @@ export class Exchange {
 
   /**
    * The headers for the next send: the request itself (no `hop`; this starts a new chain), or
-   * a hop of its redirect chain. `undefined` when the hop gets no credentials: its origin is not
-   * allowed, or the chain already passed one that is not. Waits for the token, bounded by the
-   * request's signal and its client's timeout.
+   * a hop of its redirect chain, sent with `method` (a 303 makes it a GET). `undefined` when the
+   * hop gets no credentials: its origin is not allowed, or the chain already passed one that is
+   * not. Waits for the token, bounded by the request's signal and its client's timeout. A DPoP
+   * token comes with a new proof for this very send.
    */
-  async credentials(hop?: string | URL): Promise<Record<string, string> | undefined> {
+  async credentials(
+    hop?: string | URL,
+    method?: string,
+  ): Promise<Record<string, string> | undefined> {
     if (hop === undefined) {
       this.#tainted = false
       this.#hops = 0
     }
-    this.#at = hop ?? this.#url
+    const at = hop ?? this.#url
+    this.#at = at
     if (hop !== undefined && !this.keeps(hop)) return undefined
     const token = await this.#wait()
     this.#carried = token
-    return this.policy.headersFor(token)
+    const headers = this.policy.headersFor(token)
+    const dpop = this.policy.dpop
+    if (dpop && token.tokenType === 'DPoP') {
+      headers.dpop = await dpop.proof(
+        method ?? this.#options.method ?? 'GET',
+        at,
+        token.accessToken,
+      )
+    }
+    return headers
   }
 
   /**
@@ -119,8 +137,8 @@ export class Exchange {
    * Sets the {@link credentials} for the next send on `headers`, if it gets any.
    * @returns whether it got them
    */
-  async sign(headers: Headers, hop?: string | URL): Promise<boolean> {
-    const credentials = await this.credentials(hop)
+  async sign(headers: Headers, hop?: string | URL, method?: string): Promise<boolean> {
+    const credentials = await this.credentials(hop, method)
     for (const name in credentials) headers.set(name, credentials[name] as string)
     return credentials !== undefined
   }
@@ -161,6 +179,11 @@ export class Exchange {
     if (!this.mayRetry(response)) return false
     // A redirect the platform followed to another origin: the token did not go there.
     if (landedAt && !this.policy.appliesTo(landedAt)) return false
+    // The API wants its DPoP nonce in the proof: the same token again, with a new proof.
+    if (this.policy.dpop && this.#carried?.tokenType === 'DPoP' && asksForNonce(response)) {
+      if (replayable) this.#nonceRetried = true
+      return replayable
+    }
     // During a rejection backoff the same token would go again: the caller gets the 401.
     if (!this.policy.reject(this.#carried as Token) || !replayable) return false
     this.#retried = true
@@ -176,6 +199,15 @@ export class Exchange {
   mayRetry(response: ResponseLike): boolean {
     const token = this.#carried
     if (token === undefined) return false
+    const dpop = this.policy.dpop
+    if (dpop) {
+      // RFC 9449 §9: any response may carry the API's next nonce.
+      const nonce = dpop.observe(this.#at, response.headers)
+      // A nonce asked for is no rejected token: at most one send more, and no refresh.
+      if (token.tokenType === 'DPoP' && asksForNonce(response)) {
+        return !this.#nonceRetried && nonce !== undefined
+      }
+    }
     if (this.policy.shouldRefresh(response)) return !this.#retried
     // The API takes tokens (again): a rejection backoff ends.
     if (response.status >= 200 && response.status < 300) this.policy.accept(token)
@@ -213,4 +245,11 @@ export class Exchange {
       new DOMException('The request timed out while waiting for an access token', 'TimeoutError')
     )
   }
+}
+
+/** A 401 whose DPoP challenge asks for a nonce (RFC 9449 §9). */
+function asksForNonce(response: ResponseLike): boolean {
+  if (response.status !== 401) return false
+  const challenge = response.headers.get('www-authenticate')
+  return typeof challenge === 'string' && /error\s*=\s*"?use_dpop_nonce/i.test(challenge)
 }

@@ -52,7 +52,7 @@ export async function fetchWithCredentials(
   const manual = policy.followsRedirects && mode === 'follow'
   const redirect = manual ? MANUAL : undefined
   const headers = new Headers(init.headers ?? request?.headers)
-  await exchange.sign(headers)
+  await exchange.sign(headers, undefined, method)
   const reuse = body !== null && body !== request?.body ? { body } : undefined
   const response = await fetch(input, { ...init, ...reuse, headers, ...redirect })
   if (!needsCompletion(exchange, response, manual)) return response

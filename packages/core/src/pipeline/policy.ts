@@ -4,7 +4,7 @@ import {
   type TokenManager,
   type TokenManagerOptions,
 } from '../manager/token-manager'
-import type { Token } from '../types'
+import type { DPoPKey, Token } from '../types'
 import { Exchange, type ExchangeOptions } from './exchange'
 
 /** A response as every client exposes it: a status and headers with `get`. */
@@ -85,6 +85,8 @@ export class RequestPolicy {
    * another allowed origin would lose it). True with such headers or several allowed origins.
    */
   readonly followsRedirects: boolean
+  /** The manager's DPoP key (its `dpop` option): DPoP tokens go with a proof of it. */
+  readonly dpop: DPoPKey | undefined
   readonly #origins: ReadonlySet<string> | '*'
   readonly #header: string
   readonly #scheme: string | false
@@ -130,7 +132,8 @@ export class RequestPolicy {
       statics[name.toLowerCase()] = value
     }
     this.#static = statics
-    this.headerNames = [this.#header, ...Object.keys(statics)]
+    this.dpop = this.manager.dpop
+    this.headerNames = [this.#header, ...Object.keys(statics), ...(this.dpop ? ['dpop'] : [])]
     // Outside browsers, always: only a chain followed here tells which hop carried the token,
     // so a 401 after allowed → foreign → allowed never counts against a token it never saw.
     this.followsRedirects =
@@ -184,9 +187,15 @@ export class RequestPolicy {
     this.manager.accept(token.accessToken)
   }
 
-  /** The headers that carry `token`: the token header in the configured scheme, plus the static headers. */
+  /**
+   * The headers that carry `token`: the token header in the configured scheme (`DPoP` for a
+   * DPoP token), plus the static headers. A DPoP token's proof is added per send (see `Exchange`).
+   */
   headersFor(token: Token): Record<string, string> {
-    const scheme = this.#scheme === 'token_type' ? token.tokenType : this.#scheme
+    const scheme =
+      this.#scheme === 'token_type' || (this.dpop && token.tokenType === 'DPoP')
+        ? token.tokenType
+        : this.#scheme
     return {
       ...this.#static,
       [this.#header]: scheme === false ? token.accessToken : `${scheme} ${token.accessToken}`,

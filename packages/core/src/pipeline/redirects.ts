@@ -156,7 +156,7 @@ export async function followRedirects<R extends ResponseLike, B>(
     }
     if (!hop) return response
     await transport.discard?.(response)
-    await exchange.sign(hop.headers, hop.url)
+    await exchange.sign(hop.headers, hop.url, hop.method)
     ;({ url, method, headers } = hop)
     if (hop.dropBody) body = undefined
     response = await transport.send({ url, method, headers, body }, true)
@@ -230,7 +230,7 @@ export async function completeExchange<R extends ResponseLike, B>(
     if (!exchange.retry(response, request.replayable, landedAt)) return response
     await transport.discard?.(response)
     const headers = new Headers(request.headers)
-    await exchange.sign(headers)
+    await exchange.sign(headers, undefined, request.method)
     response = await transport.send({ ...request, headers }, false)
   }
 }
