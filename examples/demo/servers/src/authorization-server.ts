@@ -66,6 +66,10 @@ export interface TokenRequestRecord {
   status: number
   /** `error` of an RFC 6749 §5.2 response. */
   error: string | undefined
+  /** The `DPoP` proof header sent (RFC 9449 §4), if any. */
+  dpopProof: string | undefined
+  /** `token_type` of a successful response. */
+  tokenType: string | undefined
 }
 
 export interface AuthorizationServerOptions {
@@ -87,6 +91,13 @@ export interface AuthorizationServerOptions {
    * @default false
    */
   tokenExchange?: boolean
+  /**
+   * DPoP (RFC 9449) with nonces required: a token request without the server's current nonce
+   * in its proof is answered `400 use_dpop_nonce` with a `DPoP-Nonce` header, and a token
+   * requested with a proof is bound to its key (`cnf.jkt`).
+   * @default false
+   */
+  dpop?: boolean
 }
 
 /** The grant type of token exchange (RFC 8693 §2.1). */
@@ -190,6 +201,9 @@ export async function startAuthorizationServer(
     clientBasedCORS: () => false,
     features: {
       devInteractions: { enabled: false },
+      ...(options.dpop && {
+        dPoP: { enabled: true, nonceSecret: randomBytes(32), requireNonce: () => true },
+      }),
       clientCredentials: { enabled: true },
       introspection: {
         enabled: true,
@@ -229,7 +243,11 @@ export async function startAuthorizationServer(
   provider.use(async (ctx: KoaContextWithOIDC, next) => {
     await next()
     if (ctx.path !== '/token' || ctx.method !== 'POST') return
-    const body = (ctx.body ?? {}) as { access_token?: unknown; error?: unknown }
+    const body = (ctx.body ?? {}) as {
+      access_token?: unknown
+      error?: unknown
+      token_type?: unknown
+    }
     const params = ctx.oidc?.params as Record<string, unknown> | undefined
     const clientId = ctx.oidc?.client?.clientId
     tokenRequests.push({
@@ -239,6 +257,8 @@ export async function startAuthorizationServer(
       resource: typeof params?.resource === 'string' ? params.resource : undefined,
       status: ctx.status,
       error: typeof body.error === 'string' ? body.error : undefined,
+      dpopProof: ctx.get('dpop') || undefined,
+      tokenType: typeof body.token_type === 'string' ? body.token_type : undefined,
     })
     if (clientId && ctx.status === 200 && typeof body.access_token === 'string') {
       latest.set(clientId, body.access_token)
