@@ -25,7 +25,7 @@ export interface TokenEndpoint {
 }
 
 export async function startTokenEndpoint(
-  options: { expiresIn?: number } = {},
+  options: { expiresIn?: number; tokenType?: string } = {},
 ): Promise<TokenEndpoint> {
   const requests: SeenTokenRequest[] = []
   const issued: string[] = []
@@ -50,7 +50,7 @@ export async function startTokenEndpoint(
     issued.push(accessToken)
     json(res, 200, {
       access_token: accessToken,
-      token_type: 'Bearer',
+      token_type: options.tokenType ?? 'Bearer',
       expires_in: options.expiresIn ?? 3600,
     })
   })

@@ -1,4 +1,6 @@
+import { generateKeyPairSync } from 'node:crypto'
 import type { TokenEvent } from '@oauth-interceptors/core'
+import { dpop } from '@oauth-interceptors/core/dpop'
 import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, expect, it, vi } from 'vitest'
 import { isRedisStoreError, type RedisTokenStore, redisTokenStore } from '../src/index'
@@ -217,5 +219,57 @@ describeWithRedis('token managers sharing a Redis store', () => {
     const next = await a.tokens.getToken()
 
     expect(next.accessToken).not.toBe('older')
+  })
+})
+
+// DPoP (RFC 9449) in fleet mode: a token is bound to the key that proved it, so processes share
+// it only when they sign with the same key, and Redis keeps the key's thumbprint with it.
+describeWithRedis('DPoP tokens shared through Redis', () => {
+  let redis: RedisServer
+  let endpoint: TokenEndpoint
+  const clients: Redis[] = []
+
+  const newProcess = (name: string, privateKey: string) => {
+    const client = new Redis(redis.url)
+    client.on('error', () => {})
+    clients.push(client)
+    const store = redisTokenStore({ client, prefix: 'dpop:', pollInterval: 50 })
+    const key = dpop({ privateKey })
+    const tokens = fleetManager({ tokenUrl: endpoint.url, store, processName: name, dpop: key })
+    return { key, tokens }
+  }
+  const pem = () =>
+    generateKeyPairSync('ec', { namedCurve: 'P-256' })
+      .privateKey.export({ type: 'pkcs8', format: 'pem' })
+      .toString()
+
+  beforeAll(async () => {
+    redis = await startRedis()
+    endpoint = await startTokenEndpoint({ tokenType: 'DPoP' })
+  })
+  afterAll(async () => {
+    for (const client of clients) client.disconnect()
+    await endpoint?.close()
+    await redis?.stop()
+  })
+
+  it('shares a DPoP token between processes that prove the same key, and only between them', async () => {
+    const shared = pem()
+    const a = newProcess('a', shared)
+    const b = newProcess('b', shared)
+    const c = newProcess('c', pem())
+
+    const [fromA, fromB] = await Promise.all([a.tokens.getToken(), b.tokens.getToken()])
+    expect(fromB.accessToken).toBe(fromA.accessToken)
+    expect(fromB.jkt).toBe(await a.key.thumbprint())
+    expect(endpoint.requests.map((request) => request.process)).toEqual([
+      expect.stringMatching(/^[ab]$/),
+    ])
+
+    // c signs with another key: the stored token is useless to it, so it gets its own.
+    const fromC = await c.tokens.getToken()
+    expect(fromC.accessToken).not.toBe(fromA.accessToken)
+    expect(fromC.jkt).toBe(await c.key.thumbprint())
+    expect(endpoint.requests.map((request) => request.process).slice(1)).toEqual(['c'])
   })
 })

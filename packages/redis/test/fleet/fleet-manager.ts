@@ -4,6 +4,7 @@ import {
   type TokenEvent,
   type TokenManager,
 } from '@oauth-interceptors/core'
+import type { DPoPKey } from '@oauth-interceptors/core/dpop'
 import type { RedisTokenStore } from '../../src/index'
 
 /**
@@ -16,6 +17,7 @@ export function fleetManager(options: {
   processName: string
   lockTtl?: number | undefined
   onEvent?: ((event: TokenEvent) => void) | undefined
+  dpop?: DPoPKey | undefined
 }): TokenManager {
   return createTokenManager({
     grant: clientCredentials({
@@ -27,6 +29,7 @@ export function fleetManager(options: {
     lockTtl: options.lockTtl,
     retry: false,
     onEvent: options.onEvent,
+    dpop: options.dpop,
     fetch: (input, init) => {
       const headers = new Headers(init.headers)
       headers.set('x-fleet-process', options.processName)
