@@ -23,9 +23,14 @@ export function fakeJwt(): string {
 }
 
 /** A fetch that answers every token request with a fresh token valid for an hour. */
-export const tokenEndpointFetch = async (): Promise<Response> =>
+export const tokenEndpointFetch = async (): Promise<Response> => tokenResponse('Bearer')
+
+/** The same for a DPoP client: the tokens are DPoP-bound (RFC 9449 §5). */
+export const dpopTokenEndpointFetch = async (): Promise<Response> => tokenResponse('DPoP')
+
+const tokenResponse = (tokenType: string) =>
   new Response(
-    JSON.stringify({ access_token: fakeJwt(), token_type: 'Bearer', expires_in: 3600 }),
+    JSON.stringify({ access_token: fakeJwt(), token_type: tokenType, expires_in: 3600 }),
     { status: 200, headers: { 'content-type': 'application/json' } },
   )
 

@@ -27,7 +27,8 @@ export interface InProcessSpec {
   name: string
   ours: boolean
   base: string
-  create(): { send: Send }
+  /** The client under test; ours take the token manager to use (default: a Bearer one). */
+  create(tokens?: TokenManager): { send: Send }
   /** The same client sending a fixed header. */
   bare(): { send: Send }
 }
@@ -80,9 +81,9 @@ export const inProcessSpecs: InProcessSpec[] = [
     name: '@oauth-interceptors/axios',
     ours: true,
     base: 'axios',
-    create() {
+    create(tokens = manager()) {
       const api = axios.create({ baseURL: API, adapter: apiAdapter })
-      oauthInterceptor(manager()).attach(api)
+      oauthInterceptor(tokens).attach(api)
       return { send: axiosSend(api) }
     },
     bare: () => ({
@@ -93,10 +94,10 @@ export const inProcessSpecs: InProcessSpec[] = [
     name: '@oauth-interceptors/ky',
     ours: true,
     base: 'ky',
-    create() {
+    create(tokens = manager()) {
       const api = ky.create({
         prefixUrl: API,
-        ...kyOAuthOptions({ manager: manager(), origins: API }, { fetch: apiFetch }),
+        ...kyOAuthOptions({ manager: tokens, origins: API }, { fetch: apiFetch }),
       })
       return { send: () => api.get('data').text() }
     },
@@ -109,8 +110,8 @@ export const inProcessSpecs: InProcessSpec[] = [
     name: '@oauth-interceptors/ofetch',
     ours: true,
     base: 'ofetch',
-    create() {
-      const api = ofetch.create(oauthOptions(manager(), { baseURL: API }), { fetch: apiFetch })
+    create(tokens = manager()) {
+      const api = ofetch.create(oauthOptions(tokens, { baseURL: API }), { fetch: apiFetch })
       return { send: () => api('/data') }
     },
     bare() {
@@ -122,8 +123,8 @@ export const inProcessSpecs: InProcessSpec[] = [
     name: '@oauth-interceptors/fetch',
     ours: true,
     base: 'fetch',
-    create() {
-      const authedFetch = oauthFetch(manager(), { fetch: apiFetch, baseUrl: API })
+    create(tokens = manager()) {
+      const authedFetch = oauthFetch(tokens, { fetch: apiFetch, baseUrl: API })
       return { send: () => authedFetch(`${API}/data`).then((response) => response.text()) }
     },
     bare() {

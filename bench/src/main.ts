@@ -5,7 +5,7 @@
  * the benchmark's own TypeScript runs through tsx.
  *
  * Flags (for working on the benchmark; a run with flags does not write RESULTS.md):
- *   --only=bursts,overhead,get-token,client-auth,cpu,bundle,memory   run only these scenarios
+ *   --only=bursts,overhead,get-token,client-auth,cpu,dpop,bundle,memory   run only these scenarios
  *   --quick                                               smaller counts, for a smoke run
  *   --compare=<git ref>                                   only 2c, against that ref in the same process
  */
@@ -20,6 +20,7 @@ import { runClientAuth } from './client-auth'
 import { bare, ours, peers } from './clients'
 import { renderCompare, runCompare } from './compare'
 import { runCpu } from './cpu'
+import { runDPoP } from './dpop'
 import { runGetToken } from './get-token'
 import { runHeap, runKeys } from './memory'
 import { runOverhead } from './overhead'
@@ -32,6 +33,7 @@ const SCENARIOS = [
   'get-token',
   'client-auth',
   'cpu',
+  'dpop',
   'bundle',
   'memory',
 ] as const
@@ -52,6 +54,7 @@ const plan = quick
       overhead: { concurrency: 16, requests: 100, rounds: 4, budgetMs: 1_000 },
       getTokenMs: 100,
       cpu: { requests: 200, rounds: 2 },
+      dpop: { requests: 200, rounds: 3 },
       heapRequests: 5_000,
       keys: 1_000,
       deadlineMs: 120_000,
@@ -62,6 +65,8 @@ const plan = quick
       getTokenMs: 500,
       // 2c's differences are a few µs: many rounds, ~40 s on a busy 2-core machine.
       cpu: { requests: 500, rounds: 40 },
+      // A proof costs tens of µs, far above 2c's noise: fewer rounds do.
+      dpop: { requests: 500, rounds: 12 },
       heapRequests: 100_000,
       keys: 10_000,
       deadlineMs: 270_000,
@@ -150,6 +155,11 @@ async function main(): Promise<void> {
   }
   if (selected('cpu')) {
     results.cpu = await timed('CPU per request', () => runCpu(plan.cpu))
+  }
+  if (selected('dpop')) {
+    results.dpop = await timed('DPoP against Bearer', () =>
+      runDPoP({ timeMs: plan.getTokenMs, ...plan.dpop }),
+    )
   }
   if (selected('bundle')) {
     results.bundles = await timed('bundle size', () => runBundles())
