@@ -43,6 +43,7 @@ export type ErrorCode =
   | TokenEndpointErrorCode
   | 'invalid_config'
   | 'manager_closed'
+  | 'login_required'
   | OAuthErrorCode
 
 /**
@@ -210,6 +211,22 @@ export class RevocationError extends OAuthInterceptorsError {
     this.tokenTypeHint = options.tokenTypeHint
     this.status = options.status
     this.errorDescription = options.errorDescription
+  }
+}
+
+/**
+ * A user session has no usable token: it was never set, was ended, its tokens expired without a
+ * refresh token, or the server refused its refresh token (`invalid_grant`: expired, revoked or
+ * already used). Its tokens are gone; send the user to log in again, then `setSession()`.
+ * `cause` is the server's refusal, when there was one (redacted like every error).
+ */
+export class LoginRequiredError extends OAuthInterceptorsError {
+  /** Always `'LoginRequiredError'`. */
+  override name = 'LoginRequiredError'
+  declare readonly code: 'login_required'
+
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super(message, 'login_required', options)
   }
 }
 

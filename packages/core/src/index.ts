@@ -11,6 +11,7 @@ export {
   ConfigError,
   isOAuthError,
   isOAuthInterceptorsError,
+  LoginRequiredError,
   OAuthError,
   OAuthInterceptorsError,
   RevocationError,

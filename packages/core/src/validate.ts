@@ -115,6 +115,7 @@ export interface ManagerSettings {
   readonly grant: Grant
   readonly store: TokenStore | undefined
   readonly cacheSize: number
+  readonly maxSessions: number
   readonly fetch: FetchLike
   readonly now: () => number
   readonly timers: Timers
@@ -135,6 +136,8 @@ export interface ManagerSettings {
 /** The defaults documented on {@link TokenManagerOptions}. */
 const DEFAULT_REFRESH_SKEW = 60_000
 const DEFAULT_CACHE_SIZE = 100
+/** Sessions an in-memory session store keeps (see `TokenManagerOptions.maxSessions`). */
+const DEFAULT_MAX_SESSIONS = 10_000
 const DEFAULT_TIMEOUT = 10_000
 const DEFAULT_LOCK_TTL = 30_000
 const DEFAULT_MAX_RETRY_AFTER = 60_000
@@ -244,6 +247,7 @@ export function validateManagerOptions(options: TokenManagerOptions): ManagerSet
     grant,
     store: options.store,
     cacheSize: requireCount('cacheSize', options.cacheSize ?? DEFAULT_CACHE_SIZE),
+    maxSessions: requireCount('maxSessions', options.maxSessions ?? DEFAULT_MAX_SESSIONS),
     fetch: fetchFn,
     now: options.now ?? monotonicClock,
     timers: options.timers ?? globalTimers,

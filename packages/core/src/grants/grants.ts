@@ -49,6 +49,8 @@ export interface ResolvedParams {
   resource: readonly string[]
   /** With a token exchange grant: the call's subject token (RFC 8693 §2.1). */
   subject?: SubjectToken | undefined
+  /** With a user-session grant: the SHA-256 of the call's session id (never the id itself). */
+  session?: string | undefined
 }
 
 /**
@@ -102,6 +104,11 @@ export interface Grant {
         readonly defaultType: string
       }
     | undefined
+  /**
+   * The grant holds the tokens of user sessions, set with `setSession()` and asked for with
+   * `getToken({ session })`: `userTokens()` from `@oauth-interceptors/core/sessions`.
+   */
+  readonly sessions?: boolean | undefined
   /** A request that gets a token without a refresh token. */
   obtain(params: ResolvedParams, context?: DiscoveryContext): MaybePromise<TokenRequest>
   /** A request that trades a refresh token for a token; absent when the grant has none. */

@@ -79,7 +79,13 @@ export class StoreProtocol {
         if (this.#usable(shared, refresh)) return refresh.fromStore(shared)
       }
     }
-    return this.#save(key, await refresh.fromEndpoint(refresh.current))
+    // No lock: the newest refresh token known is the stored one, unless memory holds a newer token.
+    return this.#save(key, await refresh.fromEndpoint(newest(shared, refresh)))
+  }
+
+  /** Stores `token` under `key`: tokens that came from elsewhere (a session's login). */
+  async put(key: string, token: Token): Promise<void> {
+    await this.#save(key, token)
   }
 
   /**
@@ -133,4 +139,23 @@ export class StoreProtocol {
 /** Whether `token` is bound to this manager's DPoP key, or needs no key (RFC 9449 §6). */
 function bound(token: Token, refresh: SharedRefresh): boolean {
   return token.tokenType !== 'DPoP' || token.jkt === refresh.binding
+}
+
+/**
+ * The token whose refresh token to use: the stored one (another process may have rotated it,
+ * or memory no longer holds the key), unless it is bound to another key or older than memory's.
+ */
+function newest(
+  shared: Token | undefined | typeof STORE_FAILED,
+  refresh: SharedRefresh,
+): Token | undefined {
+  const current = refresh.current
+  if (shared === undefined || shared === STORE_FAILED || !bound(shared, refresh)) return current
+  if (
+    current?.expiresAt !== undefined &&
+    (shared.expiresAt === undefined || shared.expiresAt < current.expiresAt)
+  ) {
+    return current
+  }
+  return shared
 }

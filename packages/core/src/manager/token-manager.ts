@@ -1,7 +1,9 @@
 import pMemoize from 'p-memoize'
 import {
   ConfigError,
+  isOAuthError,
   isOAuthInterceptorsError,
+  LoginRequiredError,
   OAuthInterceptorsError,
   type RevocationError,
   TokenEndpointError,
@@ -34,7 +36,7 @@ import type {
 import { EndpointSet } from '../url'
 import { type ManagerSettings, validateManagerOptions } from '../validate'
 import { earlyRefreshRetryAt, lifetimeFrom } from './expiry'
-import { LruMap } from './memory-store'
+import { LruMap, MemoryTokenStore } from './memory-store'
 import { backoff, Cooldowns, type RetryOptions, retryDelay } from './retry'
 import { asRevocationError, postRevocationRequest } from './revocation'
 import { StoreProtocol } from './store-protocol'
@@ -102,6 +104,13 @@ export interface TokenManagerOptions {
    * @default none: Bearer tokens
    */
   dpop?: DPoPKey | undefined
+  /**
+   * With a `userTokens()` grant and no `store`: how many sessions an in-memory store keeps
+   * behind the `cacheSize` most recently used (the least recently used go first; their users
+   * log in again). With a `store`, the store holds them all.
+   * @default 10_000
+   */
+  maxSessions?: number | undefined
 }
 
 /**
@@ -125,6 +134,12 @@ export interface TokenOptions extends TokenParams {
    * @default the JWT's `exp`, else unknown
    */
   subjectTokenExpiresAt?: number | Date | undefined
+  /**
+   * With a `userTokens()` grant: the id of the user session whose token to use, as given to
+   * `setSession()`. Keys, events and a shared store hold its SHA-256, never the id itself.
+   * @default none (required by a user-session grant)
+   */
+  session?: string | undefined
 }
 
 /** Per-call options of {@link TokenManager.getToken}. */
@@ -202,6 +217,8 @@ export class TokenManager {
    * in this process's memory only, as the tokens are; keys and events carry its hash.
    */
   readonly #subjects: LruMap<{ params: ResolvedParams; key: string }> | undefined
+  /** With a user-session grant: each session id's cache key (which holds the id's hash). */
+  readonly #sessions: LruMap<string> | undefined
   readonly #shared: StoreProtocol | undefined
   readonly #cooldowns: Cooldowns
   readonly #defaultKey: string
@@ -267,9 +284,16 @@ export class TokenManager {
     )
     this.#paramKeys = new LruMap(settings.cacheSize, 'cacheSize')
     this.#subjects = this.#grant.subjectTokens && new LruMap(settings.cacheSize, 'cacheSize')
+    this.#sessions = this.#grant.sessions ? new LruMap(settings.cacheSize, 'cacheSize') : undefined
+    // Sessions outnumber the cache: the rest wait in a store, in memory unless one is given.
+    const store =
+      settings.store ??
+      (this.#grant.sessions
+        ? new MemoryTokenStore({ maxEntries: settings.maxSessions })
+        : undefined)
     this.#shared =
-      settings.store &&
-      new StoreProtocol(settings.store, {
+      store &&
+      new StoreProtocol(store, {
         lockTtl: settings.lockTtl,
         now: settings.now,
         onError: (key, operation, error) =>
@@ -300,6 +324,9 @@ export class TokenManager {
     if (this.#closed) return Promise.reject(closedError())
     if (this.#subjects !== undefined || options?.subjectToken !== undefined) {
       return this.#exchanged(options)
+    }
+    if (this.#sessions !== undefined || options?.session !== undefined) {
+      return this.#ofSession(options)
     }
     let key = this.#defaultKey
     let params = this.#grant.params
@@ -389,6 +416,99 @@ export class TokenManager {
       subjects.set(signature, resolved)
       return serve(resolved)
     })
+  }
+
+  /** `getToken()` of a user-session grant: the session's own token, refreshed with its refresh token. */
+  #ofSession(options: GetTokenOptions | undefined): Promise<Token> {
+    let key: string | Promise<string>
+    try {
+      key = this.#sessionKey(options?.session, 'session')
+      if (
+        options?.scope !== undefined ||
+        options?.audience !== undefined ||
+        options?.resource !== undefined
+      ) {
+        throw new ConfigError(
+          'scope',
+          "a session's token has the scope, audience and resource of its login",
+          'Leave scope, audience and resource out of getToken({ session }) and tokenOptions; ask for what you need at login.',
+        )
+      }
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    const params = this.#grant.params
+    if (typeof key === 'string') return this.#serve(key, params, options?.signal)
+    return key.then((known) => this.#serve(known, params, options?.signal))
+  }
+
+  /** The cache key of session `id`: its SHA-256 with the grant's identity, computed once per id. */
+  #sessionKey(id: unknown, option: string): string | Promise<string> {
+    const sessions = this.#sessions
+    if (sessions === undefined) {
+      throw new ConfigError(
+        option,
+        `the ${this.#grant.type} grant holds no user sessions`,
+        'Use a userTokens() grant from "@oauth-interceptors/core/sessions" for per-user tokens.',
+      )
+    }
+    if (typeof id !== 'string' || id === '') {
+      throw new ConfigError(
+        option,
+        id === undefined ? 'the session id is missing' : 'expected a non-empty string',
+        "A userTokens() grant holds one token set per session: pass its id, as getToken({ session: id }) or the adapter's tokenOptions: { session: id }.",
+      )
+    }
+    const known = sessions.get(id)
+    if (known !== undefined) return known
+    return sha256Base64url(id).then((hash) => {
+      const key = this.#keyOf({ ...this.#grant.params, session: hash })
+      sessions.set(id, key)
+      return key
+    })
+  }
+
+  /**
+   * Keeps the tokens of a user session: the token response of its login (the
+   * authorization-code grant done by openid-client, Auth.js or your own callback), with
+   * `access_token`, `token_type`, `expires_in` and `refresh_token`. From then on
+   * `getToken({ session: id })` returns its access token, refreshed with its refresh token
+   * before it expires (one refresh per session at a time, across processes with a shared
+   * store; a rotated refresh token is stored before anyone may refresh again). Setting a
+   * session again replaces its tokens.
+   * @returns the session's token
+   * @example
+   * // In the login callback, after the code exchange:
+   * await tokens.setSession(request.session.id, tokenResponse)
+   */
+  async setSession(id: string, tokens: Record<string, unknown>): Promise<Token> {
+    if (this.#closed) throw closedError()
+    const key = await this.#sessionKey(id, 'setSession')
+    if (tokens === null || typeof tokens !== 'object') {
+      throw new ConfigError(
+        'tokens',
+        'expected the token response of the login',
+        "Pass the token endpoint's JSON answer: { access_token, token_type, expires_in, refresh_token }.",
+      )
+    }
+    const dpop = this.#settings.dpop
+    let token = toToken(tokens, this.#tokenSettings, this.#now(), undefined)
+    if (dpop && token.tokenType === 'DPoP') token = { ...token, jkt: await dpop.thumbprint() }
+    this.#drop(key)
+    this.#remember(key, token)
+    await this.#shared?.put(key, token)
+    return token
+  }
+
+  /**
+   * Forgets a user session's tokens, in memory and in the store (at logout): the next
+   * `getToken({ session: id })` rejects with a `LoginRequiredError`. To revoke them at the
+   * server as well, call `revoke()` first.
+   */
+  async endSession(id: string): Promise<void> {
+    const key = await this.#sessionKey(id, 'endSession')
+    this.#drop(key)
+    await this.#shared?.take(key)
   }
 
   /**
@@ -545,6 +665,7 @@ export class TokenManager {
       for (const key of [...this.#memory.keys()]) this.#drop(key)
       this.#paramKeys.clear()
       this.#subjects?.clear()
+      this.#sessions?.clear()
     }
   }
 
@@ -663,6 +784,7 @@ export class TokenManager {
       params.audience ?? '',
       ...[...params.resource].sort(),
       ...(params.subject ? [params.subject.type, params.subject.hash] : []),
+      ...(params.session ? [params.session] : []),
     ])
   }
 
@@ -690,6 +812,12 @@ export class TokenManager {
         this.#stats.failed++
         this.#emit({ type: 'token_failed', key, reason, error: failure })
         this.#cooldowns.record(key, failure)
+        // The session's tokens are no good to anyone any more, in this process or another.
+        if (failure instanceof LoginRequiredError) {
+          this.#drop(key)
+          await this.#shared?.take(key)
+          throw failure
+        }
       }
     }
     // A token in its early-refresh window is still valid, unless a resource server rejected it
@@ -766,6 +894,13 @@ export class TokenManager {
   ): Promise<Token> {
     const grant = this.#grant
     const refreshToken = previous?.refreshToken
+    if (grant.sessions && refreshToken === undefined) {
+      throw new LoginRequiredError(
+        previous === undefined
+          ? 'The session has no tokens: it was never set, was ended, or was dropped from a full store; send the user to log in, then call setSession()'
+          : "The session's access token expired and it has no refresh token; send the user to log in again, then call setSession()",
+      )
+    }
     if (refreshToken !== undefined && grant.refresh) {
       try {
         return await this.#send(
@@ -776,6 +911,12 @@ export class TokenManager {
           refreshToken,
         )
       } catch (error) {
+        if (grant.sessions && isOAuthError(error) && error.code === 'invalid_grant') {
+          throw new LoginRequiredError(
+            "The server refused the session's refresh token (invalid_grant: expired, revoked or already used); send the user to log in again, then call setSession()",
+            { cause: error },
+          )
+        }
         if (!grant.reobtainAfterRefreshFailure) throw error
         this.#emit({ type: 'refresh_fallback', key, error: asLibraryError(error) })
       }
