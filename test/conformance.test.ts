@@ -12,6 +12,7 @@ import {
   type RequestPolicyOptions,
   type TokenManagerOptions,
 } from '@oauth-interceptors/core'
+import { userTokens } from '@oauth-interceptors/core/sessions'
 import { tokenExchange } from '@oauth-interceptors/core/token-exchange'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import {
@@ -281,6 +282,76 @@ describe.each(rows)('$name', (row: ClientRow) => {
       expect(libraryError(error)).toMatchObject({ code: 'invalid_config', option: 'subjectToken' })
       expect(world.api.hits('/me')).toHaveLength(0)
       expect(tokenRequests()).toBe(0)
+    })
+
+    /** A BFF's client: a manager of user sessions, each logged in with a token of the server. */
+    const sessionClient = async (sessions: string[]) => {
+      const manager = createTokenManager({
+        grant: userTokens({
+          tokenUrl: world.tokens.tokenUrl,
+          clientId,
+          clientSecret: CLIENT_SECRET,
+        }),
+        timeout: 1_000,
+      })
+      for (const session of sessions) {
+        // What the login callback gets: the server's token, and a refresh token.
+        const login = await fetch(world.tokens.tokenUrl, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams({
+            grant_type: 'authorization_code',
+            client_id: clientId,
+            client_secret: CLIENT_SECRET,
+          }),
+        })
+        await manager.setSession(session, {
+          ...(await login.json()),
+          refresh_token: `rt-of-${session}`,
+        })
+      }
+      return row.create({ manager }, { baseUrl: world.api.origin })
+    }
+    const refreshTokensSent = () =>
+      world.tokens
+        .requestsOf(clientId)
+        .map((seen) => new URLSearchParams(seen.body).get('refresh_token'))
+        .filter((sent) => sent !== null)
+
+    it("sends each request its session's token, and refreshes each rejected session once with its own refresh token", async () => {
+      const api = await sessionClient(['session-a', 'session-b'])
+      world.revokeAll()
+
+      const replies = await Promise.all(
+        range(20).map((i) =>
+          api.send({
+            path: `/items/${i}`,
+            tokenOptions: { session: i % 2 ? 'session-b' : 'session-a' },
+          }),
+        ),
+      )
+
+      expect(replies.map((reply) => reply.status)).toEqual(range(20).map(() => 200))
+      expect(refreshTokensSent().sort()).toEqual(['rt-of-session-a', 'rt-of-session-b'])
+      const refreshed = (session: string) =>
+        `Bearer ${token(refreshTokensSent().indexOf(`rt-of-${session}`) + 3)}`
+      for (const i of range(20)) {
+        const sent = authorizations(`/items/${i}`)
+        expect(sent).toHaveLength(2)
+        expect(sent[1]).toBe(refreshed(i % 2 ? 'session-b' : 'session-a'))
+      }
+    })
+
+    it('rejects a request without its session with a ConfigError naming session, sending nothing', async () => {
+      const api = await sessionClient(['session-a'])
+      const error = await api.send({ path: '/me' }).then(
+        () => undefined,
+        (error: unknown) => error,
+      )
+
+      expect(libraryError(error)).toMatchObject({ code: 'invalid_config', option: 'session' })
+      expect(world.api.hits('/me')).toHaveLength(0)
+      expect(refreshTokensSent()).toEqual([])
     })
 
     it("asks for the request's own scope with a client-credentials manager", async () => {
