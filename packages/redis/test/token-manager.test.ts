@@ -1,6 +1,8 @@
 import { generateKeyPairSync } from 'node:crypto'
 import type { TokenEvent } from '@oauth-interceptors/core'
+import { createTokenManager } from '@oauth-interceptors/core'
 import { dpop } from '@oauth-interceptors/core/dpop'
+import { userTokens } from '@oauth-interceptors/core/sessions'
 import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, expect, it, vi } from 'vitest'
 import { isRedisStoreError, type RedisTokenStore, redisTokenStore } from '../src/index'
@@ -271,5 +273,87 @@ describeWithRedis('DPoP tokens shared through Redis', () => {
     expect(fromC.accessToken).not.toBe(fromA.accessToken)
     expect(fromC.jkt).toBe(await c.key.thumbprint())
     expect(endpoint.requests.map((request) => request.process).slice(1)).toEqual(['c'])
+  })
+})
+
+// A BFF with two instances: user sessions live in Redis, keyed by the session id's hash, and
+// each session is refreshed once across the instances, with the lock per session.
+describeWithRedis('user sessions shared by two BFF instances through Redis', () => {
+  let redis: RedisServer
+  let endpoint: TokenEndpoint
+  const clients: Redis[] = []
+
+  const instance = (name: string) => {
+    const client = new Redis(redis.url)
+    client.on('error', () => {})
+    clients.push(client)
+    return createTokenManager({
+      grant: userTokens({ tokenUrl: endpoint.url, clientId: 'bff', clientSecret: 'bff-secret' }),
+      store: redisTokenStore({ client, prefix: 'bff:', pollInterval: 50 }),
+      retry: false,
+      fetch: (input, init) => {
+        const headers = new Headers(init.headers)
+        headers.set('x-fleet-process', name)
+        return fetch(input, { ...init, headers })
+      },
+    })
+  }
+  const login = (user: string) => ({
+    access_token: `login-${user}`,
+    token_type: 'Bearer',
+    expires_in: 3600,
+    refresh_token: `rt-${user}-0123456789`,
+  })
+
+  beforeAll(async () => {
+    redis = await startRedis()
+    endpoint = await startTokenEndpoint()
+  })
+  afterAll(async () => {
+    for (const client of clients) client.disconnect()
+    await endpoint?.close()
+    await redis?.stop()
+  })
+
+  it('reads a session set by the other instance, and refreshes each session once for 2 × 100 concurrent calls', async () => {
+    const a = instance('a')
+    const b = instance('b')
+    await a.setSession('session-alice', login('alice'))
+    await a.setSession('session-bob', login('bob'))
+    // The other instance finds the sessions in Redis: no token request.
+    expect((await b.getToken({ session: 'session-alice' })).accessToken).toBe('login-alice')
+    expect((await b.getToken({ session: 'session-bob' })).accessToken).toBe('login-bob')
+    expect(endpoint.requests).toHaveLength(0)
+
+    // Both instances meet a 401 for both sessions at once.
+    for (const manager of [a, b]) {
+      manager.invalidate('login-alice')
+      manager.invalidate('login-bob')
+    }
+    const calls = [a, b].flatMap((manager) =>
+      Array.from({ length: 100 }, (_, i) =>
+        manager.getToken({ session: i % 2 ? 'session-bob' : 'session-alice' }),
+      ),
+    )
+    const tokens = await Promise.all(calls)
+
+    expect(endpoint.requests).toHaveLength(2)
+    const alice = new Set(tokens.filter((_, i) => i % 2 === 0).map((t) => t.accessToken))
+    const bob = new Set(tokens.filter((_, i) => i % 2 === 1).map((t) => t.accessToken))
+    expect(alice.size).toBe(1)
+    expect(bob.size).toBe(1)
+    expect(alice).not.toEqual(bob)
+    // Redis holds the sessions under the hash of their ids, never the ids.
+    const keys = await (clients[0] as Redis).keys('bff:*')
+    expect(keys.length).toBeGreaterThan(0)
+    expect(keys.join()).not.toMatch(/session-alice|session-bob/)
+
+    // Logout on one instance removes the session from Redis: an instance that did not hold
+    // it in memory finds nothing.
+    await a.endSession('session-alice')
+    const c = instance('c')
+    await expect(c.getToken({ session: 'session-alice' })).rejects.toMatchObject({
+      code: 'login_required',
+    })
   })
 })
