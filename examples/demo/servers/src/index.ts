@@ -40,3 +40,9 @@ export type {
   ResourceStats,
 } from './resource-server'
 export { startResourceServer } from './resource-server'
+export type {
+  IssuedUserToken,
+  UserLoginServer,
+  UserLoginServerOptions,
+} from './user-login-server'
+export { LOGIN_CLIENT, startUserLoginServer } from './user-login-server'
