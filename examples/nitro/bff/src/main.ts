@@ -1,0 +1,53 @@
+import { spawn } from 'node:child_process'
+import { startUserLoginServer } from '@oauth-interceptors/demo-servers'
+
+// Runs the built server (`nitropack build` first: `pnpm start` does both) against an embedded
+// login server, which approves every login at once and hosts the API; logs a user in, calls the
+// BFF, logs out, and stops.
+const login = await startUserLoginServer()
+const server = spawn(process.execPath, ['.output/server/index.mjs'], {
+  env: {
+    ...process.env,
+    NITRO_HOST: '127.0.0.1',
+    NITRO_PORT: process.env.PORT ?? '0',
+    BFF_AUTHORIZE_URL: login.authorizeUrl,
+    BFF_TOKEN_URL: login.tokenUrl,
+    BFF_CLIENT_ID: login.clientId,
+    BFF_CLIENT_SECRET: login.clientSecret,
+    BFF_API_URL: login.apiUrl,
+  },
+  stdio: ['ignore', 'pipe', 'inherit'],
+})
+const bff = await new Promise<string>((resolve) => {
+  server.stdout.on('data', (chunk: Buffer) => {
+    const match = /listening on (http:\/\/\S+)/i.exec(chunk.toString())
+    if (match?.[1]) resolve(match[1])
+  })
+})
+console.log(`BFF listening on ${bff}`)
+
+try {
+  const started = await fetch(`${bff}/login`, { redirect: 'manual' })
+  const approved = await fetch(started.headers.get('location') ?? '', { redirect: 'manual' })
+  const callback = await fetch(approved.headers.get('location') ?? '', {
+    redirect: 'manual',
+    headers: {
+      cookie: started.headers
+        .getSetCookie()
+        .map((c) => c.split(';')[0])
+        .join('; '),
+    },
+  })
+  const cookie = callback.headers.getSetCookie().find((c) => c.startsWith('sid='))
+  const headers = { cookie: cookie?.split(';')[0] ?? '' }
+  const orders = await fetch(`${bff}/me/orders?status=open`, { headers })
+  console.log('signed in:', orders.status, await orders.text())
+  await fetch(`${bff}/logout`, { method: 'POST', headers })
+  const after = await fetch(`${bff}/me/orders`, { headers })
+  console.log('after logout:', after.status, await after.text())
+} finally {
+  if (!process.env.PORT) {
+    server.kill()
+    await login.close()
+  }
+}
