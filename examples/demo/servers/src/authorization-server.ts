@@ -1,4 +1,5 @@
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import { exportJWK, generateKeyPair, type JWTPayload, jwtVerify } from 'jose'
 import type {
   Adapter,
@@ -55,6 +56,16 @@ export const DEMO_CLIENTS = {
   },
 } as const satisfies Record<string, DemoClient>
 
+/**
+ * The web client users log in at with {@link AuthorizationServer.login} (authorization code
+ * with PKCE, `logins: true`): a confidential client whose refresh tokens rotate on every use.
+ */
+export const WEB_CLIENT = {
+  clientId: 'web-bff',
+  clientSecret: 'web-bff-secret-4a7d9e2c1b',
+  clientAuth: 'client_secret_basic',
+} as const satisfies DemoClient
+
 /** One request to the token endpoint, as the server received it. */
 export interface TokenRequestRecord {
   /** The authenticated client, when authentication succeeded. */
@@ -98,6 +109,14 @@ export interface AuthorizationServerOptions {
    * @default false
    */
   dpop?: boolean
+  /**
+   * Users log in at {@link WEB_CLIENT} with the authorization-code flow and PKCE, driven by
+   * {@link AuthorizationServer.login} (the interaction answers for the user it names, as a
+   * login form would); each login gets a refresh token, which rotates on every use: a refresh
+   * token used twice is `invalid_grant`, and ends its grant.
+   * @default false
+   */
+  logins?: boolean
 }
 
 /** The grant type of token exchange (RFC 8693 §2.1). */
@@ -137,7 +156,14 @@ export interface AuthorizationServer {
    * tokens cannot be revoked this way (oidc-provider refuses structured tokens); revoke those
    * at the resource server's deny-list.
    */
-  revoke(token: string, client: DemoClient): Promise<void>
+  revoke(token: string, client: DemoClient, hint?: 'access_token' | 'refresh_token'): Promise<void>
+  /**
+   * Logs `user` in at {@link WEB_CLIENT} (with `logins: true`): the authorization request, the
+   * login and consent interaction, and the code exchange, as a browser and a BFF's callback
+   * would do them. Resolves the token endpoint's JSON answer (`access_token`, `refresh_token`,
+   * `expires_in`, `id_token`, …) for an opaque access token of `resource`.
+   */
+  login(user: string, resource?: string): Promise<Record<string, unknown>>
   close(): Promise<void>
 }
 
@@ -167,11 +193,15 @@ export async function startAuthorizationServer(
 
   // The issuer has the port in it, so listen first and hand requests to the provider once built.
   let handle: ((...args: Parameters<Parameters<typeof listen>[0]>) => void) | undefined
+  let interact: ((request: IncomingMessage, response: ServerResponse) => Promise<void>) | undefined
   const running: RunningServer = await listen((request, response) => {
-    if (handle) handle(request, response)
+    if (interact && request.url?.startsWith('/interaction/')) {
+      interact(request, response).catch(() => response.writeHead(500).end())
+    } else if (handle) handle(request, response)
     else response.writeHead(503).end()
   }, options.port)
   const issuer = running.url
+  const callbackUrl = `${issuer}/callback`
 
   const { default: OidcProvider, errors } = await loadOidcProvider()
   const provider: Provider = new OidcProvider(issuer, {
@@ -194,11 +224,34 @@ export async function startAuthorizationServer(
           redirect_uris: [],
           ...client,
         })),
+      )
+      .concat(
+        options.logins
+          ? [
+              {
+                client_id: WEB_CLIENT.clientId,
+                client_secret: WEB_CLIENT.clientSecret,
+                token_endpoint_auth_method: WEB_CLIENT.clientAuth,
+                grant_types: ['authorization_code', 'refresh_token'],
+                response_types: ['code'],
+                redirect_uris: [callbackUrl],
+              },
+            ]
+          : [],
       ),
     jwks: { keys: [signingKey] },
     clientDefaults: { id_token_signed_response_alg: 'ES256' },
     cookies: { keys: [randomBytes(32).toString('base64url')] },
     clientBasedCORS: () => false,
+    ...(options.logins && {
+      findAccount: async (_ctx: KoaContextWithOIDC, accountId: string) => ({
+        accountId,
+        claims: async () => ({ sub: accountId }),
+      }),
+      // Every login of the web client gets a refresh token, which rotates on every use.
+      issueRefreshToken: async () => true,
+      rotateRefreshToken: true,
+    }),
     features: {
       devInteractions: { enabled: false },
       ...(options.dpop && {
@@ -226,7 +279,15 @@ export async function startAuthorizationServer(
         },
       },
     },
-    ttl: { ClientCredentials: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? ttl },
+    ttl: {
+      ClientCredentials: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? ttl,
+      AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? ttl,
+      RefreshToken: 24 * 3600,
+      Grant: 24 * 3600,
+      Session: 3600,
+      Interaction: 600,
+      IdToken: 3600,
+    },
   })
   const tokenExchanges: TokenExchangeRecord[] = []
   if (options.tokenExchange) {
@@ -270,6 +331,24 @@ export async function startAuthorizationServer(
     console.error('oidc-provider server_error', error)
   })
   handle = provider.callback()
+  if (options.logins) {
+    // The login form and consent screen, answered for the user the request names (login_hint).
+    interact = async (request, response) => {
+      const details = await provider.interactionDetails(request, response)
+      const params = details.params as Record<string, string | undefined>
+      const accountId = params.login_hint ?? 'user'
+      const grant = new provider.Grant({ accountId, clientId: String(params.client_id) })
+      grant.addOIDCScope('openid')
+      if (params.resource) grant.addResourceScope(params.resource, 'api:read api:write')
+      const grantId = await grant.save()
+      await provider.interactionFinished(
+        request,
+        response,
+        { login: { accountId }, consent: { grantId } },
+        { mergeWithLastSubmission: false },
+      )
+    }
+  }
 
   const revocationUrl = `${issuer}/token/revocation`
   return {
@@ -286,8 +365,8 @@ export async function startAuthorizationServer(
         ? [...issued.values()].reduce((sum, count) => sum + count, 0)
         : (issued.get(clientId) ?? 0),
     latestToken: (clientId) => latest.get(clientId),
-    async revoke(token, client) {
-      const form = new URLSearchParams({ token, token_type_hint: 'access_token' })
+    async revoke(token, client, hint = 'access_token') {
+      const form = new URLSearchParams({ token, token_type_hint: hint })
       const headers: Record<string, string> = {
         'content-type': 'application/x-www-form-urlencoded',
       }
@@ -303,8 +382,72 @@ export async function startAuthorizationServer(
       }
       await response.arrayBuffer().catch(() => undefined)
     },
+    login: (user, resource = RESOURCES.opaque) => login(issuer, callbackUrl, user, resource),
     close: () => running.close(),
   }
+}
+
+/** The authorization-code flow with PKCE for `user`, as a browser and a BFF callback run it. */
+async function login(
+  issuer: string,
+  callbackUrl: string,
+  user: string,
+  resource: string,
+): Promise<Record<string, unknown>> {
+  const verifier = randomBytes(32).toString('base64url')
+  let url = `${issuer}/auth?${new URLSearchParams({
+    client_id: WEB_CLIENT.clientId,
+    response_type: 'code',
+    redirect_uri: callbackUrl,
+    scope: 'openid',
+    resource,
+    login_hint: user,
+    state: randomBytes(8).toString('base64url'),
+    code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+    code_challenge_method: 'S256',
+  })}`
+  // The browser's cookies for the issuer; paths are left out (sending more does no harm here).
+  const cookies = new Map<string, string>()
+  for (let hop = 0; hop < 10; hop++) {
+    const response = await fetch(url, {
+      redirect: 'manual',
+      headers: { cookie: [...cookies].map(([name, value]) => `${name}=${value}`).join('; ') },
+    })
+    for (const cookie of response.headers.getSetCookie()) {
+      const [pair = ''] = cookie.split(';')
+      const at = pair.indexOf('=')
+      const [name, value] = [pair.slice(0, at), pair.slice(at + 1)]
+      if (value === '' || /expires=thu, 01 jan 1970/i.test(cookie)) cookies.delete(name)
+      else cookies.set(name, value)
+    }
+    await response.arrayBuffer()
+    const location = response.headers.get('location')
+    if (!location)
+      throw new Error(`The login of ${user} stopped at HTTP ${response.status} (${url})`)
+    const next = new URL(location, url)
+    if (next.href.startsWith(callbackUrl)) {
+      const code = next.searchParams.get('code')
+      if (!code) throw new Error(`The login of ${user} failed: ${next.searchParams.get('error')}`)
+      const answer = await fetch(`${issuer}/token`, {
+        method: 'POST',
+        headers: {
+          authorization: basicCredentials(WEB_CLIENT),
+          'content-type': 'application/x-www-form-urlencoded',
+        },
+        body: new URLSearchParams({
+          grant_type: 'authorization_code',
+          code,
+          redirect_uri: callbackUrl,
+          code_verifier: verifier,
+        }),
+      })
+      const body = (await answer.json()) as Record<string, unknown>
+      if (!answer.ok) throw new Error(`The code exchange of ${user} failed: ${String(body.error)}`)
+      return body
+    }
+    url = next.href
+  }
+  throw new Error(`The login of ${user} did not reach the callback`)
 }
 
 /** What oidc-provider is told about each resource indicator; `undefined` for an unknown one. */

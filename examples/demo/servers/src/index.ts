@@ -13,6 +13,7 @@ export {
   RESOURCES,
   startAuthorizationServer,
   TOKEN_EXCHANGE,
+  WEB_CLIENT,
 } from './authorization-server'
 export type { DemoEnvironment, DemoEnvironmentOptions } from './environment'
 export { demoEnvironment, startDemoEnvironment } from './environment'
