@@ -7,6 +7,7 @@ import type { DPoPResult } from './dpop'
 import type { GetTokenResult } from './get-token'
 import type { HeapResult, KeyResult } from './memory'
 import type { OverheadResult } from './overhead'
+import type { SessionResult } from './sessions'
 
 export interface Machine {
   node: string
@@ -34,6 +35,7 @@ export interface Results {
   bundles?: BundleResult[]
   heap?: HeapResult[]
   keys?: KeyResult[]
+  sessions?: SessionResult[]
 }
 
 const int = (value: number) =>
@@ -573,6 +575,34 @@ function notes(results: Results): string[] {
   return out
 }
 
+function sessionsSection(results: SessionResult[]): string {
+  return [
+    '### 4c. User sessions of a BFF (`userTokens()`, `getToken({ session })`)',
+    '',
+    'Every session set with `setSession()` from a login response (JWT-sized access token,',
+    '64-character refresh token, 60-character session id). The `cacheSize` most used sessions',
+    'stay in process memory; the rest wait in the in-memory session store (`maxSessions`), or',
+    'in Redis with a `store`. Heap measured after a full GC.',
+    '',
+    table(
+      [
+        'sessions',
+        'cacheSize',
+        'heap per session B',
+        'await getToken({ session }), in memory, ns',
+        'await getToken({ session }), from the store, µs',
+      ],
+      results.map((r) => [
+        int(r.sessions),
+        int(r.cacheSize),
+        int(r.bytesPerSession),
+        fixed(r.cachedNs, 0),
+        fixed(r.fromStoreUs, 2),
+      ]),
+    ),
+  ].join('\n')
+}
+
 export function render(results: Results, machine: Machine): string {
   const sections: string[] = [
     '# Benchmark results',
@@ -611,6 +641,7 @@ export function render(results: Results, machine: Machine): string {
   }
   if (results.bundles) sections.push('', bundleSection(results.bundles))
   if (results.heap || results.keys) sections.push('', memorySection(results.heap, results.keys))
+  if (results.sessions) sections.push('', sessionsSection(results.sessions))
   const notesList = notes(results)
   sections.push(
     '',
