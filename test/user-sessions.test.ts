@@ -171,6 +171,23 @@ describe.each(rows)('$name: user sessions against oidc-provider', (row) => {
 })
 
 describe('revoking user sessions (RFC 7009)', () => {
+  it("endSession(id, { revoke: true }) revokes that session's tokens only, and the session is gone", async () => {
+    const tokens = bff()
+    const alice = await signIn(tokens, 'session-alice', 'alice', RESOURCES.opaque)
+    const bob = await signIn(tokens, 'session-bob', 'bob', RESOURCES.opaque)
+
+    await tokens.endSession('session-alice', { revoke: true })
+
+    expect(await introspect(alice.refreshToken)).toBe(false)
+    expect(await introspect(alice.accessToken)).toBe(false)
+    expect(await introspect(bob.refreshToken)).toBe(true)
+    expect(await introspect(bob.accessToken)).toBe(true)
+    await expect(tokens.getToken({ session: 'session-alice' })).rejects.toBeInstanceOf(
+      LoginRequiredError,
+    )
+    expect((await tokens.getToken({ session: 'session-bob' })).accessToken).toBe(bob.accessToken)
+  })
+
   it("revoke() revokes each session's refresh and access token at the server", async () => {
     const tokens = bff()
     // Opaque access tokens, which introspection reports on.

@@ -169,6 +169,12 @@ export interface CloseOptions {
   revoke?: boolean | undefined
 }
 
+/** Options of {@link TokenManager.endSession}. */
+export interface EndSessionOptions {
+  /** Revoke the session's refresh and access token at the revocation endpoint first (RFC 7009). @default false */
+  revoke?: boolean | undefined
+}
+
 /** Headers without a nonce: `DPoPKey.observe()` with them tells the nonce already known. */
 const NO_HEADERS = { get: () => null }
 
@@ -502,11 +508,19 @@ export class TokenManager {
 
   /**
    * Forgets a user session's tokens, in memory and in the store (at logout): the next
-   * `getToken({ session: id })` rejects with a `LoginRequiredError`. To revoke them at the
-   * server as well, call `revoke()` first.
+   * `getToken({ session: id })` rejects with a `LoginRequiredError`. With `revoke`, its refresh
+   * token and then its access token are revoked at the grant's revocation endpoint first
+   * (RFC 7009; see {@link revoke}): they are dropped whatever the answer, and a failure rejects
+   * with a `RevocationError` afterwards.
+   * @example
+   * await tokens.endSession(request.session.id, { revoke: true })
    */
-  async endSession(id: string): Promise<void> {
+  async endSession(id: string, options?: EndSessionOptions): Promise<void> {
     const key = await this.#sessionKey(id, 'endSession')
+    if (options?.revoke) {
+      await this.#revokeKeys([key], this.#revoker('endSession({ revoke: true })'))
+      return
+    }
     this.#drop(key)
     await this.#shared?.take(key)
   }
@@ -585,14 +599,7 @@ export class TokenManager {
    */
   async revoke(options?: RevokeOptions): Promise<RevokeResult> {
     const grant = this.#grant
-    const revokeRequest = grant.revoke?.bind(grant)
-    if (revokeRequest === undefined) {
-      throw new ConfigError(
-        'revocationUrl',
-        `the ${grant.type} grant has no revocation endpoint, so revoke() cannot revoke its tokens`,
-        "Pass the server's revocation endpoint (its metadata's revocation_endpoint) to the grant, e.g. revocationUrl: 'https://auth.example.com/oauth/revoke'.",
-      )
-    }
+    const revokeRequest = this.#revoker('revoke()')
     const one =
       options !== undefined &&
       (options.scope !== undefined ||
@@ -606,6 +613,29 @@ export class TokenManager {
     // The refresh token a refreshTokenGrant starts from is every key's: revoked with all of them.
     const starting = one ? undefined : grant.startingRefreshToken?.()
     if (starting !== undefined && !keys.includes(this.#defaultKey)) keys.unshift(this.#defaultKey)
+    return this.#revokeKeys(keys, revokeRequest, starting)
+  }
+
+  /** The grant's revocation request, or a ConfigError saying that `caller` needs an endpoint. */
+  #revoker(caller: string): NonNullable<Grant['revoke']> {
+    const grant = this.#grant
+    const revokeRequest = grant.revoke?.bind(grant)
+    if (revokeRequest === undefined) {
+      throw new ConfigError(
+        'revocationUrl',
+        `the ${grant.type} grant has no revocation endpoint, so ${caller} cannot revoke its tokens`,
+        "Pass the server's revocation endpoint (its metadata's revocation_endpoint) to the grant, e.g. revocationUrl: 'https://auth.example.com/oauth/revoke'.",
+      )
+    }
+    return revokeRequest
+  }
+
+  /** Revokes and drops the tokens of `keys`, refresh tokens first (see {@link revoke}). */
+  async #revokeKeys(
+    keys: readonly string[],
+    revokeRequest: NonNullable<Grant['revoke']>,
+    starting?: string,
+  ): Promise<RevokeResult> {
     const result: RevokeResult = { accessTokens: 0, refreshTokens: 0 }
     const done = new Set<string>()
     let firstFailure: RevocationError | undefined
