@@ -1,6 +1,6 @@
 import { ConfigError, TokenEndpointError } from '../errors'
 import { formEncode, type Redact, redactor, redactValue, requestSecrets } from '../redact'
-import type { MaybePromise, Timers } from '../types'
+import type { MaybePromise, Timers, Token, TokenStore } from '../types'
 import { requireHttpUrl, requireString, resourceIndicators } from '../validate'
 import { fingerprint } from './fingerprint'
 import type { FetchLike } from './token-endpoint'
@@ -51,6 +51,27 @@ export interface ResolvedParams {
   subject?: SubjectToken | undefined
   /** With a user-session grant: the SHA-256 of the call's session id (never the id itself). */
   session?: string | undefined
+}
+
+/**
+ * What a user-session grant lends its manager: the session checks, errors and default store,
+ * which live behind `@oauth-interceptors/core/sessions` so that other apps do not ship them.
+ */
+export interface SessionSupport {
+  /** The SHA-256 of a session id; a `ConfigError` naming `option` for one that is no id. */
+  hash(id: unknown, option: string): Promise<string>
+  /** A `ConfigError` for per-call options a session's token cannot honour. */
+  check(options: TokenParams | undefined): void
+  /** The login's token response, checked to be one (a `ConfigError` naming `tokens`). */
+  response(tokens: unknown): Record<string, unknown>
+  /**
+   * The error that ends a session: it holds no token (`previous` undefined), or no refresh
+   * token, or the server refused its refresh token (`refusal`). `undefined`: the refusal does
+   * not end the session (a transient failure).
+   */
+  loginRequired(previous: Token | undefined, refusal?: unknown): Error | undefined
+  /** The store sessions live in when the manager is given none. */
+  store(maxEntries: number): TokenStore
 }
 
 /**
@@ -108,7 +129,7 @@ export interface Grant {
    * The grant holds the tokens of user sessions, set with `setSession()` and asked for with
    * `getToken({ session })`: `userTokens()` from `@oauth-interceptors/core/sessions`.
    */
-  readonly sessions?: boolean | undefined
+  readonly sessions?: SessionSupport | undefined
   /** A request that gets a token without a refresh token. */
   obtain(params: ResolvedParams, context?: DiscoveryContext): MaybePromise<TokenRequest>
   /** A request that trades a refresh token for a token; absent when the grant has none. */
