@@ -68,6 +68,20 @@ export const bundleEntries: Entry[] = [
     code: `export { createTokenManager } from '${CORE}'\nexport { tokenExchange } from '${CORE}/token-exchange'`,
     external: [],
   },
+  {
+    name: '@oauth-interceptors/core',
+    ours: true,
+    what: 'createTokenManager + clientCredentials + dpop from core/dpop (jose included)',
+    code: `export { createTokenManager, clientCredentials } from '${CORE}'\nexport { dpop } from '${CORE}/dpop'`,
+    external: [],
+  },
+  {
+    name: '@oauth-interceptors/core',
+    ours: true,
+    what: 'createTokenManager + userTokens from core/sessions (a BFF)',
+    code: `export { createTokenManager } from '${CORE}'\nexport { userTokens } from '${CORE}/sessions'`,
+    external: [],
+  },
   ...(
     [
       ['axios', ['axios']],
