@@ -15,6 +15,7 @@ const build = {
     'src/discovery.ts',
     'src/token-exchange.ts',
     'src/dpop.ts',
+    'src/mtls.ts',
   ],
   splitting: true,
 }

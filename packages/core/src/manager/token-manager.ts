@@ -237,7 +237,11 @@ export class TokenManager {
   readonly #flight: (key: string, reason: RefreshReason, params: ResolvedParams) => Promise<Token>
 
   constructor(options: TokenManagerOptions) {
-    const settings = validateManagerOptions(options)
+    const given = validateManagerOptions(options)
+    // An mTLS grant's token and revocation requests go through the transport that presents
+    // its certificate; the metadata request keeps the manager's fetch.
+    const transport = given.grant.fetch
+    const settings = transport ? { ...given, fetch: transport } : given
     this.#settings = settings
     this.#grant = settings.grant
     this.#now = settings.now
@@ -257,7 +261,7 @@ export class TokenManager {
       this.#tokenSettings = settings
     }
     this.#context = {
-      fetch: settings.fetch,
+      fetch: given.fetch,
       now: settings.now,
       timers: settings.timers,
       timeout: settings.timeout,
