@@ -1,4 +1,5 @@
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
+import type { TLSSocket } from 'node:tls'
 import { exportJWK, generateKeyPair, type JWTPayload, jwtVerify } from 'jose'
 import type {
   Adapter,
@@ -70,6 +71,20 @@ export interface TokenRequestRecord {
   dpopProof: string | undefined
   /** `token_type` of a successful response. */
   tokenType: string | undefined
+  /** The request came to the mTLS listener, named by `mtls_endpoint_aliases` (with `mtls`). */
+  viaMtlsAlias: boolean
+  /** The SHA-256 thumbprint (`x5t#S256`) of the client certificate presented, if any. */
+  clientCertificate: string | undefined
+}
+
+/** The server's TLS credentials, for {@link AuthorizationServerOptions.mtls}. */
+export interface MtlsServerOptions {
+  /** The server certificate (PEM), valid for the IP address 127.0.0.1. */
+  readonly cert: string
+  /** Its private key (PEM). */
+  readonly key: string
+  /** The certificate authority (PEM) that issues the certificates of `tls_client_auth` clients. */
+  readonly ca: string
 }
 
 export interface AuthorizationServerOptions {
@@ -98,6 +113,18 @@ export interface AuthorizationServerOptions {
    * @default false
    */
   dpop?: boolean
+  /**
+   * Mutual TLS (RFC 8705): the issuer serves https with these credentials, and a second https
+   * listener, which asks for a client certificate, serves the token, revocation and
+   * introspection endpoints named by the metadata's `mtls_endpoint_aliases`. Clients may then
+   * authenticate with `tls_client_auth` (a certificate issued by `ca` whose subject is the
+   * client's `tls_client_auth_subject_dn`) or `self_signed_tls_client_auth` (a certificate
+   * registered in the client's `jwks` as `x5c`), and the tokens of clients registered with
+   * `tls_client_certificate_bound_access_tokens` are bound to the certificate presented
+   * (`cnf.x5t#S256`, RFC 8705 §3).
+   * @default none: plain http, no mutual TLS
+   */
+  mtls?: MtlsServerOptions
 }
 
 /** The grant type of token exchange (RFC 8693 §2.1). */
@@ -122,6 +149,10 @@ export interface AuthorizationServer {
   readonly jwksUrl: string
   readonly introspectionUrl: string
   readonly revocationUrl: string
+  /** The endpoints of `mtls_endpoint_aliases`, on the listener that asks for a certificate (with `mtls`). */
+  readonly mtlsEndpoints:
+    | { readonly tokenUrl: string; readonly revocationUrl: string; readonly origin: string }
+    | undefined
   /** The client the resource server uses for introspection. */
   readonly introspectionClient: DemoClient
   /** Every token request received, in order. */
@@ -167,10 +198,28 @@ export async function startAuthorizationServer(
 
   // The issuer has the port in it, so listen first and hand requests to the provider once built.
   let handle: ((...args: Parameters<Parameters<typeof listen>[0]>) => void) | undefined
-  const running: RunningServer = await listen((request, response) => {
+  const route: Parameters<typeof listen>[0] = (request, response) => {
     if (handle) handle(request, response)
     else response.writeHead(503).end()
-  }, options.port)
+  }
+  const mtls = options.mtls
+  const running: RunningServer = await listen(
+    route,
+    options.port,
+    mtls && { cert: mtls.cert, key: mtls.key },
+  )
+  // A self-signed client certificate fails the handshake's chain check: the provider decides
+  // (certificateAuthorized for tls_client_auth, the registered x5c for the self-signed method).
+  const alias =
+    mtls &&
+    (await listen(route, 0, {
+      cert: mtls.cert,
+      key: mtls.key,
+      ca: mtls.ca,
+      requestCert: true,
+      rejectUnauthorized: false,
+    }))
+  const aliasPort = alias && new URL(alias.url).port
   const issuer = running.url
 
   const { default: OidcProvider, errors } = await loadOidcProvider()
@@ -204,6 +253,7 @@ export async function startAuthorizationServer(
       ...(options.dpop && {
         dPoP: { enabled: true, nonceSecret: randomBytes(32), requireNonce: () => true },
       }),
+      ...(alias && { mTLS: mtlsFeature() }),
       clientCredentials: { enabled: true },
       introspection: {
         enabled: true,
@@ -227,6 +277,24 @@ export async function startAuthorizationServer(
       },
     },
     ttl: { ClientCredentials: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? ttl },
+    ...(alias && {
+      clientAuthMethods: [
+        'none',
+        'client_secret_basic',
+        'client_secret_jwt',
+        'client_secret_post',
+        'private_key_jwt',
+        'tls_client_auth',
+        'self_signed_tls_client_auth',
+      ],
+      discovery: {
+        mtls_endpoint_aliases: {
+          token_endpoint: `${alias.url}/token`,
+          revocation_endpoint: `${alias.url}/token/revocation`,
+          introspection_endpoint: `${alias.url}/token/introspection`,
+        },
+      },
+    }),
   })
   const tokenExchanges: TokenExchangeRecord[] = []
   if (options.tokenExchange) {
@@ -259,6 +327,8 @@ export async function startAuthorizationServer(
       error: typeof body.error === 'string' ? body.error : undefined,
       dpopProof: ctx.get('dpop') || undefined,
       tokenType: typeof body.token_type === 'string' ? body.token_type : undefined,
+      viaMtlsAlias: aliasPort !== undefined && String(ctx.socket.localPort) === aliasPort,
+      clientCertificate: thumbprint(peerCertificate(ctx.socket)),
     })
     if (clientId && ctx.status === 200 && typeof body.access_token === 'string') {
       latest.set(clientId, body.access_token)
@@ -278,6 +348,11 @@ export async function startAuthorizationServer(
     jwksUrl: `${issuer}/jwks`,
     introspectionUrl: `${issuer}/token/introspection`,
     revocationUrl,
+    mtlsEndpoints: alias && {
+      tokenUrl: `${alias.url}/token`,
+      revocationUrl: `${alias.url}/token/revocation`,
+      origin: alias.url,
+    },
     introspectionClient,
     tokenRequests,
     tokenExchanges,
@@ -303,7 +378,42 @@ export async function startAuthorizationServer(
       }
       await response.arrayBuffer().catch(() => undefined)
     },
-    close: () => running.close(),
+    close: async () => {
+      await Promise.all([running.close(), alias?.close()])
+    },
+  }
+}
+
+/** The certificate the client presented on `socket`, if it is a TLS socket and one was. */
+function peerCertificate(socket: unknown) {
+  const tls = socket as Partial<Pick<TLSSocket, 'getPeerX509Certificate'>>
+  return tls.getPeerX509Certificate?.()
+}
+
+/** A certificate's SHA-256 thumbprint, base64url: its `x5t#S256` (RFC 8705 §3.1). */
+function thumbprint(certificate: { raw: Buffer } | undefined): string | undefined {
+  return certificate && createHash('sha256').update(certificate.raw).digest('base64url')
+}
+
+/**
+ * oidc-provider's mTLS feature over Node's TLS socket: the certificate is the one presented in
+ * the handshake, "authorized" when it chains to the CA the listener trusts, and a
+ * `tls_client_auth_subject_dn` matches the certificate's subject (one RDN per line in Node's
+ * notation, joined with commas as RFC 4514 writes them).
+ */
+function mtlsFeature() {
+  return {
+    enabled: true,
+    certificateBoundAccessTokens: true,
+    tlsClientAuth: true,
+    selfSignedTlsClientAuth: true,
+    getCertificate: (ctx: KoaContextWithOIDC) => peerCertificate(ctx.socket),
+    certificateAuthorized: (ctx: KoaContextWithOIDC) => (ctx.socket as TLSSocket).authorized,
+    certificateSubjectMatches: (ctx: KoaContextWithOIDC, property: string, expected: string) => {
+      const certificate = peerCertificate(ctx.socket)
+      if (!certificate || property !== 'tls_client_auth_subject_dn') return false
+      return certificate.subject.split('\n').join(', ') === expected
+    },
   }
 }
 

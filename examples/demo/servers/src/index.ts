@@ -3,6 +3,7 @@ export type {
   AuthorizationServerOptions,
   DemoClient,
   DemoClientAuth,
+  MtlsServerOptions,
   TokenExchangeRecord,
   TokenFormat,
   TokenRequestRecord,
