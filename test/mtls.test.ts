@@ -13,6 +13,7 @@ import { discover } from '@oauth-interceptors/core/discovery'
 import { selfSignedTlsClientAuth, tlsClientAuth } from '@oauth-interceptors/core/mtls'
 import {
   type AuthorizationServer,
+  DEMO_CLIENTS,
   listen,
   RESOURCES,
   type RunningServer,
@@ -268,8 +269,41 @@ describe('mTLS client authentication against oidc-provider (RFC 8705 §2)', () =
       fetch: trusting,
     })
     await manager.getToken()
-    // Without the certificate, oidc-provider answers invalid_client and revoke() rejects.
+    const before = as.revocationRequests.length
     await expect(manager.revoke()).resolves.toEqual({ accessTokens: 1, refreshTokens: 0 })
+    expect(as.revocationRequests.slice(before)).toEqual([
+      {
+        clientId: PKI_CLIENT,
+        tokenTypeHint: 'access_token',
+        status: 200,
+        viaMtlsAlias: true,
+        clientCertificate: pki.thumbprint,
+      },
+    ])
+  })
+})
+
+describe('discovery at a server that lists mTLS methods', () => {
+  it('"auto" with a secret picks client_secret_basic at the plain token endpoint, never an mTLS method', async () => {
+    const seen = watch()
+    await createTokenManager({
+      grant: clientCredentials({
+        issuer: discover(as.issuer),
+        clientId: DEMO_CLIENTS.basic.clientId,
+        clientSecret: DEMO_CLIENTS.basic.clientSecret,
+      }),
+      fetch: trusting,
+    }).getToken()
+
+    expect(seen.tokenRequests()).toEqual([
+      expect.objectContaining({
+        clientId: DEMO_CLIENTS.basic.clientId,
+        authorization: 'basic',
+        status: 200,
+        viaMtlsAlias: false,
+        clientCertificate: undefined,
+      }),
+    ])
   })
 })
 
@@ -282,17 +316,17 @@ describe('certificate-bound tokens through every client (RFC 8705 §3)', () => {
   }
 
   it.each(rows)(
-    '$name: presenting the certificate the token is bound to, 20 concurrent requests get through on one token',
+    '$name: presenting the certificate the token is bound to, 10 concurrent requests get through on one token',
     async (row) => {
       const seen = watch()
       const client = clientOf(row, pkiManager(), pki)
       const replies = await Promise.all(
-        Array.from({ length: 20 }, (_, i) => client.send({ path: `/orders/${i}` })),
+        Array.from({ length: 10 }, (_, i) => client.send({ path: `/orders/${i}` })),
       )
 
       expect(replies.map((reply) => reply.status)).toEqual(replies.map(() => 200))
       expect(seen.tokenRequests().map((request) => request.status)).toEqual([200])
-      await vi.waitFor(() => expect(seen.judged()).toHaveLength(20))
+      await vi.waitFor(() => expect(seen.judged()).toHaveLength(10))
       expect(seen.judged().every((j) => j.status === 200 && j.presented === pki.thumbprint)).toBe(
         true,
       )

@@ -77,6 +77,19 @@ export interface TokenRequestRecord {
   clientCertificate: string | undefined
 }
 
+/** One request to the revocation endpoint (RFC 7009), as the server received it. */
+export interface RevocationRequestRecord {
+  /** The authenticated client, when authentication succeeded. */
+  clientId: string | undefined
+  /** The `token_type_hint` sent. */
+  tokenTypeHint: string | undefined
+  status: number
+  /** The request came to the mTLS listener, named by `mtls_endpoint_aliases` (with `mtls`). */
+  viaMtlsAlias: boolean
+  /** The SHA-256 thumbprint (`x5t#S256`) of the client certificate presented, if any. */
+  clientCertificate: string | undefined
+}
+
 /** The server's TLS credentials, for {@link AuthorizationServerOptions.mtls}. */
 export interface MtlsServerOptions {
   /** The server certificate (PEM), valid for the IP address 127.0.0.1. */
@@ -157,6 +170,8 @@ export interface AuthorizationServer {
   readonly introspectionClient: DemoClient
   /** Every token request received, in order. */
   readonly tokenRequests: readonly TokenRequestRecord[]
+  /** Every revocation request received, in order. */
+  readonly revocationRequests: readonly RevocationRequestRecord[]
   /** Every token exchange granted, in order (with `tokenExchange: true`). */
   readonly tokenExchanges: readonly TokenExchangeRecord[]
   /** Successful token requests of `clientId` (every client when omitted). */
@@ -306,10 +321,23 @@ export async function startAuthorizationServer(
   }
 
   const tokenRequests: TokenRequestRecord[] = []
+  const revocationRequests: RevocationRequestRecord[] = []
+  const viaMtlsAlias = (ctx: KoaContextWithOIDC) =>
+    aliasPort !== undefined && String(ctx.socket.localPort) === aliasPort
   const latest = new Map<string, string>()
   const issued = new Map<string, number>()
   provider.use(async (ctx: KoaContextWithOIDC, next) => {
     await next()
+    if (ctx.path === '/token/revocation' && ctx.method === 'POST') {
+      const hint = (ctx.oidc?.params as Record<string, unknown> | undefined)?.token_type_hint
+      revocationRequests.push({
+        clientId: ctx.oidc?.client?.clientId,
+        tokenTypeHint: typeof hint === 'string' ? hint : undefined,
+        status: ctx.status,
+        viaMtlsAlias: viaMtlsAlias(ctx),
+        clientCertificate: thumbprint(peerCertificate(ctx.socket)),
+      })
+    }
     if (ctx.path !== '/token' || ctx.method !== 'POST') return
     const body = (ctx.body ?? {}) as {
       access_token?: unknown
@@ -327,7 +355,7 @@ export async function startAuthorizationServer(
       error: typeof body.error === 'string' ? body.error : undefined,
       dpopProof: ctx.get('dpop') || undefined,
       tokenType: typeof body.token_type === 'string' ? body.token_type : undefined,
-      viaMtlsAlias: aliasPort !== undefined && String(ctx.socket.localPort) === aliasPort,
+      viaMtlsAlias: viaMtlsAlias(ctx),
       clientCertificate: thumbprint(peerCertificate(ctx.socket)),
     })
     if (clientId && ctx.status === 200 && typeof body.access_token === 'string') {
@@ -355,6 +383,7 @@ export async function startAuthorizationServer(
     },
     introspectionClient,
     tokenRequests,
+    revocationRequests,
     tokenExchanges,
     tokensIssued: (clientId) =>
       clientId === undefined

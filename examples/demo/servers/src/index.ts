@@ -4,6 +4,7 @@ export type {
   DemoClient,
   DemoClientAuth,
   MtlsServerOptions,
+  RevocationRequestRecord,
   TokenExchangeRecord,
   TokenFormat,
   TokenRequestRecord,
