@@ -56,7 +56,12 @@ export interface TokenManagerOptions {
   store?: TokenStore | undefined
   /** How many tokens (distinct scope/audience/resource sets) to keep in process. @default 100 */
   cacheSize?: number | undefined
-  /** The fetch used for token requests. @default globalThis.fetch */
+  /**
+   * The fetch used for token, revocation and metadata requests; a grant whose client
+   * authentication brings its own transport (an mTLS method's) sends its token and revocation
+   * requests through that instead.
+   * @default globalThis.fetch
+   */
   fetch?: FetchLike | undefined
   /** Clock in ms; must not jump backwards. @default performance.timeOrigin + performance.now() */
   now?: (() => number) | undefined
