@@ -64,6 +64,13 @@ export const bundleEntries: Entry[] = [
   {
     name: '@oauth-interceptors/core',
     ours: true,
+    what: '… + tlsClientAuth from core/mtls',
+    code: `export { createTokenManager, clientCredentials } from '${CORE}'\nexport { tlsClientAuth } from '${CORE}/mtls'`,
+    external: [],
+  },
+  {
+    name: '@oauth-interceptors/core',
+    ours: true,
     what: 'createTokenManager + tokenExchange from core/token-exchange',
     code: `export { createTokenManager } from '${CORE}'\nexport { tokenExchange } from '${CORE}/token-exchange'`,
     external: [],

@@ -136,5 +136,6 @@ export function userTokens(options: ClientOptions): Grant {
     parse: parseStandardResponse,
     secrets: () => client.secrets(),
     ...revocationOf(options, client),
+    fetch: client.fetch,
   }
 }

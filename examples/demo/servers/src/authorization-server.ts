@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { TLSSocket } from 'node:tls'
 import { exportJWK, generateKeyPair, type JWTPayload, jwtVerify } from 'jose'
 import type {
   Adapter,
@@ -81,6 +82,33 @@ export interface TokenRequestRecord {
   dpopProof: string | undefined
   /** `token_type` of a successful response. */
   tokenType: string | undefined
+  /** The request came to the mTLS listener, named by `mtls_endpoint_aliases` (with `mtls`). */
+  viaMtlsAlias: boolean
+  /** The SHA-256 thumbprint (`x5t#S256`) of the client certificate presented, if any. */
+  clientCertificate: string | undefined
+}
+
+/** One request to the revocation endpoint (RFC 7009), as the server received it. */
+export interface RevocationRequestRecord {
+  /** The authenticated client, when authentication succeeded. */
+  clientId: string | undefined
+  /** The `token_type_hint` sent. */
+  tokenTypeHint: string | undefined
+  status: number
+  /** The request came to the mTLS listener, named by `mtls_endpoint_aliases` (with `mtls`). */
+  viaMtlsAlias: boolean
+  /** The SHA-256 thumbprint (`x5t#S256`) of the client certificate presented, if any. */
+  clientCertificate: string | undefined
+}
+
+/** The server's TLS credentials, for {@link AuthorizationServerOptions.mtls}. */
+export interface MtlsServerOptions {
+  /** The server certificate (PEM), valid for the IP address 127.0.0.1. */
+  readonly cert: string
+  /** Its private key (PEM). */
+  readonly key: string
+  /** The certificate authority (PEM) that issues the certificates of `tls_client_auth` clients. */
+  readonly ca: string
 }
 
 export interface AuthorizationServerOptions {
@@ -117,6 +145,18 @@ export interface AuthorizationServerOptions {
    * @default false
    */
   logins?: boolean
+  /**
+   * Mutual TLS (RFC 8705): the issuer serves https with these credentials, and a second https
+   * listener, which asks for a client certificate, serves the token, revocation and
+   * introspection endpoints named by the metadata's `mtls_endpoint_aliases`. Clients may then
+   * authenticate with `tls_client_auth` (a certificate issued by `ca` whose subject is the
+   * client's `tls_client_auth_subject_dn`) or `self_signed_tls_client_auth` (a certificate
+   * registered in the client's `jwks` as `x5c`), and the tokens of clients registered with
+   * `tls_client_certificate_bound_access_tokens` are bound to the certificate presented
+   * (`cnf.x5t#S256`, RFC 8705 §3).
+   * @default none: plain http, no mutual TLS
+   */
+  mtls?: MtlsServerOptions
 }
 
 /** The grant type of token exchange (RFC 8693 §2.1). */
@@ -141,10 +181,16 @@ export interface AuthorizationServer {
   readonly jwksUrl: string
   readonly introspectionUrl: string
   readonly revocationUrl: string
+  /** The endpoints of `mtls_endpoint_aliases`, on the listener that asks for a certificate (with `mtls`). */
+  readonly mtlsEndpoints:
+    | { readonly tokenUrl: string; readonly revocationUrl: string; readonly origin: string }
+    | undefined
   /** The client the resource server uses for introspection. */
   readonly introspectionClient: DemoClient
   /** Every token request received, in order. */
   readonly tokenRequests: readonly TokenRequestRecord[]
+  /** Every revocation request received, in order. */
+  readonly revocationRequests: readonly RevocationRequestRecord[]
   /** Every token exchange granted, in order (with `tokenExchange: true`). */
   readonly tokenExchanges: readonly TokenExchangeRecord[]
   /** Successful token requests of `clientId` (every client when omitted). */
@@ -194,12 +240,30 @@ export async function startAuthorizationServer(
   // The issuer has the port in it, so listen first and hand requests to the provider once built.
   let handle: ((...args: Parameters<Parameters<typeof listen>[0]>) => void) | undefined
   let interact: ((request: IncomingMessage, response: ServerResponse) => Promise<void>) | undefined
-  const running: RunningServer = await listen((request, response) => {
+  const route: Parameters<typeof listen>[0] = (request, response) => {
     if (interact && request.url?.startsWith('/interaction/')) {
       interact(request, response).catch(() => response.writeHead(500).end())
     } else if (handle) handle(request, response)
     else response.writeHead(503).end()
-  }, options.port)
+  }
+  const mtls = options.mtls
+  const running: RunningServer = await listen(
+    route,
+    options.port,
+    mtls && { cert: mtls.cert, key: mtls.key },
+  )
+  // A self-signed client certificate fails the handshake's chain check: the provider decides
+  // (certificateAuthorized for tls_client_auth, the registered x5c for the self-signed method).
+  const alias =
+    mtls &&
+    (await listen(route, 0, {
+      cert: mtls.cert,
+      key: mtls.key,
+      ca: mtls.ca,
+      requestCert: true,
+      rejectUnauthorized: false,
+    }))
+  const aliasPort = alias && new URL(alias.url).port
   const issuer = running.url
   const callbackUrl = `${issuer}/callback`
 
@@ -257,6 +321,7 @@ export async function startAuthorizationServer(
       ...(options.dpop && {
         dPoP: { enabled: true, nonceSecret: randomBytes(32), requireNonce: () => true },
       }),
+      ...(alias && { mTLS: mtlsFeature() }),
       clientCredentials: { enabled: true },
       introspection: {
         enabled: true,
@@ -288,6 +353,24 @@ export async function startAuthorizationServer(
       Interaction: 600,
       IdToken: 3600,
     },
+    ...(alias && {
+      clientAuthMethods: [
+        'none',
+        'client_secret_basic',
+        'client_secret_jwt',
+        'client_secret_post',
+        'private_key_jwt',
+        'tls_client_auth',
+        'self_signed_tls_client_auth',
+      ],
+      discovery: {
+        mtls_endpoint_aliases: {
+          token_endpoint: `${alias.url}/token`,
+          revocation_endpoint: `${alias.url}/token/revocation`,
+          introspection_endpoint: `${alias.url}/token/introspection`,
+        },
+      },
+    }),
   })
   const tokenExchanges: TokenExchangeRecord[] = []
   if (options.tokenExchange) {
@@ -299,10 +382,23 @@ export async function startAuthorizationServer(
   }
 
   const tokenRequests: TokenRequestRecord[] = []
+  const revocationRequests: RevocationRequestRecord[] = []
+  const viaMtlsAlias = (ctx: KoaContextWithOIDC) =>
+    aliasPort !== undefined && String(ctx.socket.localPort) === aliasPort
   const latest = new Map<string, string>()
   const issued = new Map<string, number>()
   provider.use(async (ctx: KoaContextWithOIDC, next) => {
     await next()
+    if (ctx.path === '/token/revocation' && ctx.method === 'POST') {
+      const hint = (ctx.oidc?.params as Record<string, unknown> | undefined)?.token_type_hint
+      revocationRequests.push({
+        clientId: ctx.oidc?.client?.clientId,
+        tokenTypeHint: typeof hint === 'string' ? hint : undefined,
+        status: ctx.status,
+        viaMtlsAlias: viaMtlsAlias(ctx),
+        clientCertificate: thumbprint(peerCertificate(ctx.socket)),
+      })
+    }
     if (ctx.path !== '/token' || ctx.method !== 'POST') return
     const body = (ctx.body ?? {}) as {
       access_token?: unknown
@@ -320,6 +416,8 @@ export async function startAuthorizationServer(
       error: typeof body.error === 'string' ? body.error : undefined,
       dpopProof: ctx.get('dpop') || undefined,
       tokenType: typeof body.token_type === 'string' ? body.token_type : undefined,
+      viaMtlsAlias: viaMtlsAlias(ctx),
+      clientCertificate: thumbprint(peerCertificate(ctx.socket)),
     })
     if (clientId && ctx.status === 200 && typeof body.access_token === 'string') {
       latest.set(clientId, body.access_token)
@@ -357,8 +455,14 @@ export async function startAuthorizationServer(
     jwksUrl: `${issuer}/jwks`,
     introspectionUrl: `${issuer}/token/introspection`,
     revocationUrl,
+    mtlsEndpoints: alias && {
+      tokenUrl: `${alias.url}/token`,
+      revocationUrl: `${alias.url}/token/revocation`,
+      origin: alias.url,
+    },
     introspectionClient,
     tokenRequests,
+    revocationRequests,
     tokenExchanges,
     tokensIssued: (clientId) =>
       clientId === undefined
@@ -383,7 +487,42 @@ export async function startAuthorizationServer(
       await response.arrayBuffer().catch(() => undefined)
     },
     login: (user, resource = RESOURCES.opaque) => login(issuer, callbackUrl, user, resource),
-    close: () => running.close(),
+    close: async () => {
+      await Promise.all([running.close(), alias?.close()])
+    },
+  }
+}
+
+/** The certificate the client presented on `socket`, if it is a TLS socket and one was. */
+function peerCertificate(socket: unknown) {
+  const tls = socket as Partial<Pick<TLSSocket, 'getPeerX509Certificate'>>
+  return tls.getPeerX509Certificate?.()
+}
+
+/** A certificate's SHA-256 thumbprint, base64url: its `x5t#S256` (RFC 8705 §3.1). */
+function thumbprint(certificate: { raw: Buffer } | undefined): string | undefined {
+  return certificate && createHash('sha256').update(certificate.raw).digest('base64url')
+}
+
+/**
+ * oidc-provider's mTLS feature over Node's TLS socket: the certificate is the one presented in
+ * the handshake, "authorized" when it chains to the CA the listener trusts, and a
+ * `tls_client_auth_subject_dn` matches the certificate's subject (one RDN per line in Node's
+ * notation, joined with commas as RFC 4514 writes them).
+ */
+function mtlsFeature() {
+  return {
+    enabled: true,
+    certificateBoundAccessTokens: true,
+    tlsClientAuth: true,
+    selfSignedTlsClientAuth: true,
+    getCertificate: (ctx: KoaContextWithOIDC) => peerCertificate(ctx.socket),
+    certificateAuthorized: (ctx: KoaContextWithOIDC) => (ctx.socket as TLSSocket).authorized,
+    certificateSubjectMatches: (ctx: KoaContextWithOIDC, property: string, expected: string) => {
+      const certificate = peerCertificate(ctx.socket)
+      if (!certificate || property !== 'tls_client_auth_subject_dn') return false
+      return certificate.subject.split('\n').join(', ') === expected
+    },
   }
 }
 

@@ -3,6 +3,8 @@ export type {
   AuthorizationServerOptions,
   DemoClient,
   DemoClientAuth,
+  MtlsServerOptions,
+  RevocationRequestRecord,
   TokenExchangeRecord,
   TokenFormat,
   TokenRequestRecord,

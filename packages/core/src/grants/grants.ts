@@ -106,6 +106,13 @@ export interface Grant {
   /** The revocation endpoint (RFC 7009), when configured; adapters never give it a token either. */
   readonly revocationUrl?: string | undefined
   /**
+   * The transport of this grant's token and revocation requests, when its client authentication
+   * brings one: an mTLS method's, which presents the client certificate (RFC 8705 §2). The
+   * manager's `fetch` carries them otherwise, and carries the metadata request always.
+   * @default the manager's `fetch`
+   */
+  readonly fetch?: FetchLike | undefined
+  /**
    * Everything besides params that shapes the token (client id, user name, fingerprints of
    * secret inputs). No secrets. `undefined`: unknown, so its tokens must not go to a shared store.
    */
@@ -190,6 +197,18 @@ export interface IssuerMetadata {
   readonly revocationEndpoint: string | undefined
   /** `token_endpoint_auth_methods_supported`, if listed (RFC 8414: `client_secret_basic` if not). */
   readonly authMethods: readonly string[] | undefined
+  /**
+   * `mtls_endpoint_aliases` (RFC 8705 §5): the endpoints a client using mutual TLS sends its
+   * requests to in place of the plain ones; absent when the metadata has none.
+   */
+  readonly mtlsEndpointAliases?:
+    | {
+        /** The alias of `token_endpoint`. */
+        readonly tokenEndpoint: string | undefined
+        /** The alias of `revocation_endpoint`. */
+        readonly revocationEndpoint: string | undefined
+      }
+    | undefined
 }
 
 /**
@@ -268,6 +287,23 @@ export interface ClientAssertionInput {
 }
 
 /**
+ * Mutual TLS client authentication (RFC 8705 §2): the client proves itself with the certificate
+ * it presents in the TLS handshake, and the request carries `client_id` and no secret. Made by
+ * `tlsClientAuth()` or `selfSignedTlsClientAuth()` from `@oauth-interceptors/core/mtls`, which
+ * holds the code, so an app that does not use it does not ship it.
+ * @see https://www.rfc-editor.org/rfc/rfc8705#section-2
+ */
+export interface ClientCertificateAuth {
+  /** The method's registered name: `tls_client_auth` (PKI) or `self_signed_tls_client_auth`. */
+  readonly method: 'tls_client_auth' | 'self_signed_tls_client_auth'
+  /**
+   * The transport that presents the certificate to the token and revocation endpoints, or
+   * `undefined` when the manager's own `fetch` does.
+   */
+  readonly fetch: FetchLike | undefined
+}
+
+/**
  * Options of {@link clientCredentials}, and the client part of {@link passwordGrant} and
  * {@link refreshTokenGrant}: the token endpoint, the client's credentials and how they are sent.
  * @example
@@ -304,13 +340,15 @@ export interface ClientOptions extends TokenParams {
    */
   clientSecret?: string | undefined
   /**
-   * How the client authenticates at the token endpoint: a method name, or a JWT assertion
-   * method, `privateKeyJwt({ key })` or `clientSecretJwt()` from `@oauth-interceptors/core/jwt`.
-   * With `issuer`, a method the server's metadata does not list is a `ConfigError`.
+   * How the client authenticates at the token endpoint: a method name, a JWT assertion
+   * method, `privateKeyJwt({ key })` or `clientSecretJwt()` from `@oauth-interceptors/core/jwt`,
+   * or a mutual TLS method, `tlsClientAuth()` or `selfSignedTlsClientAuth()` from
+   * `@oauth-interceptors/core/mtls`. With `issuer`, a method the server's metadata does not list
+   * is a `ConfigError`.
    * @default 'auto' with `issuer`; else 'client_secret_basic' when a secret is given, else 'none'
    * @see https://www.rfc-editor.org/rfc/rfc6749#section-2.3
    */
-  clientAuth?: ClientAuth | ClientAssertion | undefined
+  clientAuth?: ClientAuth | ClientAssertion | ClientCertificateAuth | undefined
   /** With `client_secret_basic`, also send `client_id` in the body (some providers ask). @default false */
   clientIdInBody?: boolean | undefined
   /**
@@ -368,6 +406,8 @@ export class ClientAuthentication {
   readonly #secret: string | undefined
   readonly #method: string
   readonly #assertion: ClientAssertion | undefined
+  /** An mTLS method's transport, presenting the client certificate (undefined: the manager's). */
+  readonly fetch: FetchLike | undefined
   readonly #idInBody: boolean
   readonly #extra: Readonly<Record<string, BodyValue>>
 
@@ -384,8 +424,10 @@ export class ClientAuthentication {
     // mistake, not a public client: only leaving the key out means "no secret".
     const auth = options.clientAuth
     const assertion = (auth as ClientAssertion | undefined)?.members && (auth as ClientAssertion)
+    // Any other object is an mTLS method: the certificate in the TLS handshake authenticates.
+    const tls = !assertion && typeof auth === 'object' ? (auth as ClientCertificateAuth) : undefined
     const method: string =
-      assertion?.method ??
+      (auth as { method?: string } | undefined)?.method ??
       (auth as ClientAuth | undefined) ??
       (issuer ? 'auto' : options.clientSecret === undefined ? 'none' : 'client_secret_basic')
     if (method === 'auto' && !issuer) {
@@ -395,19 +437,20 @@ export class ClientAuthentication {
         'Pass issuer: discover(url) from "@oauth-interceptors/core/discovery", or name a method.',
       )
     }
-    const keyOnly = method === 'none' || method === 'private_key_jwt' || method === 'auto'
-    if ('clientSecret' in options && auth !== 'none' && method !== 'private_key_jwt') {
+    const keyOnly = method === 'none' || method === 'private_key_jwt' || method === 'auto' || tls
+    if ('clientSecret' in options && auth !== 'none' && method !== 'private_key_jwt' && !tls) {
       requireString(
         'clientSecret',
         options.clientSecret,
         'Set it to the client secret; for a public client leave it out or set clientAuth: "none".',
       )
     }
-    if (!assertion && !CLIENT_AUTHS.has(method)) {
+    // The methods of objects are checked where they are made (core/jwt, core/mtls).
+    if (!assertion && !tls && !CLIENT_AUTHS.has(method)) {
       throw new ConfigError(
         'clientAuth',
         `"${String(method)}" is not a supported client authentication method`,
-        'Use "client_secret_basic", "client_secret_post", "client_secret_json", "none" or, with issuer, "auto"; for JWTs, privateKeyJwt() or clientSecretJwt() from "@oauth-interceptors/core/jwt".',
+        'Use "client_secret_basic", "client_secret_post", "client_secret_json", "none" or, with issuer, "auto"; for JWTs, privateKeyJwt() or clientSecretJwt() from "@oauth-interceptors/core/jwt"; for mutual TLS, tlsClientAuth() from "@oauth-interceptors/core/mtls".',
       )
     }
     if (!keyOnly) {
@@ -420,6 +463,7 @@ export class ClientAuthentication {
     this.#secret = options.clientSecret
     this.#method = method
     this.#assertion = assertion || undefined
+    this.fetch = tls?.fetch
     this.#idInBody = options.clientIdInBody ?? false
     this.#extra = options.extraParams ?? {}
     const extra = Object.entries(this.#extra).sort(([a], [b]) => (a < b ? -1 : 1))
@@ -499,7 +543,10 @@ export class ClientAuthentication {
       if (this.#idInBody) body.client_id = this.clientId
     } else {
       body.client_id = this.clientId
-      if (!this.#assertion && method !== 'none') body.client_secret = this.#secret as string
+      // Assertions, mTLS (RFC 8705 §2) and public clients send no secret.
+      if (method === 'client_secret_post' || method === 'client_secret_json') {
+        body.client_secret = this.#secret as string
+      }
     }
     if (method === 'client_secret_json' && !revocation) {
       headers['content-type'] = 'application/json'
@@ -614,6 +661,7 @@ export function clientCredentials(options: ClientOptions): Grant {
     parse: parseStandardResponse,
     secrets: () => client.secrets(),
     ...revocationOf(options, client),
+    fetch: client.fetch,
   }
 }
 
@@ -631,7 +679,7 @@ export interface PasswordGrantOptions extends Omit<ClientOptions, 'clientAuth'> 
    * How the client authenticates at the token endpoint (see {@link ClientOptions.clientAuth}).
    * @default 'client_secret_basic' with a secret, else 'none'
    */
-  clientAuth?: ClientAuth | ClientAssertion | undefined
+  clientAuth?: ClientAuth | ClientAssertion | ClientCertificateAuth | undefined
 }
 
 /**
@@ -679,6 +727,7 @@ export function passwordGrant(options: PasswordGrantOptions): Grant {
     parse: parseStandardResponse,
     secrets: () => [...client.secrets(), password],
     ...revocationOf(options, client),
+    fetch: client.fetch,
   }
 }
 
@@ -735,6 +784,7 @@ export function refreshTokenGrant(options: RefreshTokenGrantOptions): Grant {
     parse: parseStandardResponse,
     secrets: () => [...client.secrets(), initial],
     ...revocationOf(options, client),
+    fetch: client.fetch,
     startingRefreshToken: () => initial,
   }
 }

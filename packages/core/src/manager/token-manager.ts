@@ -57,7 +57,12 @@ export interface TokenManagerOptions {
   store?: TokenStore | undefined
   /** How many tokens (distinct scope/audience/resource sets) to keep in process. @default 100 */
   cacheSize?: number | undefined
-  /** The fetch used for token requests. @default globalThis.fetch */
+  /**
+   * The fetch used for token, revocation and metadata requests; a grant whose client
+   * authentication brings its own transport (an mTLS method's) sends its token and revocation
+   * requests through that instead.
+   * @default globalThis.fetch
+   */
   fetch?: FetchLike | undefined
   /** Clock in ms; must not jump backwards. @default performance.timeOrigin + performance.now() */
   now?: (() => number) | undefined
@@ -259,7 +264,11 @@ export class TokenManager {
   readonly #flight: (key: string, reason: RefreshReason, params: ResolvedParams) => Promise<Token>
 
   constructor(options: TokenManagerOptions) {
-    const settings = validateManagerOptions(options)
+    const given = validateManagerOptions(options)
+    // An mTLS grant's token and revocation requests go through the transport that presents
+    // its certificate; the metadata request keeps the manager's fetch.
+    const transport = given.grant.fetch
+    const settings = transport ? { ...given, fetch: transport } : given
     this.#settings = settings
     this.#grant = settings.grant
     this.#now = settings.now
@@ -279,7 +288,7 @@ export class TokenManager {
       this.#tokenSettings = settings
     }
     this.#context = {
-      fetch: settings.fetch,
+      fetch: given.fetch,
       now: settings.now,
       timers: settings.timers,
       timeout: settings.timeout,
