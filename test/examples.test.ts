@@ -11,6 +11,8 @@ import {
 } from '@oauth-interceptors/demo-servers'
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 import { createOrdersApi } from '../examples/axios/node-service/src/orders-api'
+import { startAppServer } from '../examples/browser/tabs/src/server'
+import { openTabs } from '../examples/browser/tabs/src/tabs'
 import { createBff } from '../examples/express/bff/src/app'
 import { createGateway } from '../examples/express/token-exchange/src/app'
 import { createInventory } from '../examples/fetch/node-script/src/inventory'
@@ -224,6 +226,27 @@ describe('examples/hey-api/typed-client', () => {
     expect(posts[1]?.headers['content-type']).toBe('application/json')
     // One token for the GET, one after the revocation: no more.
     expect(as.tokensIssued(DEMO_CLIENTS.basic.clientId) - issuedBefore).toBe(2)
+  })
+})
+
+describe('examples/browser/tabs', () => {
+  it('three headless Chromium tabs refresh a revoked token once, with the rotating refresh token used once', async () => {
+    const app = await startAppServer()
+    const tabs = await openTabs(app.url, 3)
+    try {
+      const ok = { status: 200, shown: '200 book-42, lamp-3' }
+
+      expect(await tabs.loadAll()).toEqual([ok, ok, ok])
+      expect(app.refreshes).toEqual(['refresh-0'])
+      app.revokeAccess()
+      expect(await tabs.loadAll()).toEqual([ok, ok, ok])
+
+      expect(app.refreshes).toEqual(['refresh-0', 'refresh-1'])
+      expect(app.reused).toEqual([])
+    } finally {
+      await tabs.close()
+      await app.close()
+    }
   })
 })
 
