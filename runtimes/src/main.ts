@@ -15,6 +15,7 @@ import {
   type Runner,
   VERSIONS,
   versionOf,
+  WEB_ADAPTERS,
   WORKERD_DATES,
   workerdSession,
 } from './runtimes'
@@ -43,6 +44,8 @@ interface Row {
   runner?: Runner | undefined
   /** Why the whole row fails (not installed, wrong version, did not start). */
   failure?: string | undefined
+  /** Why the row has no undici cell (see WEB_ADAPTERS). */
+  noUndici?: string
 }
 
 interface Cell {
@@ -130,10 +133,13 @@ async function matrix(dir: string, cleanups: Array<() => unknown>): Promise<numb
   ] as const) {
     const { version, failure } = await pinned(name, BINARIES[name])
     for (const module of ['esm', 'cjs'] as const) {
+      const adapters = module === 'esm' ? ADAPTERS : CJS_ADAPTERS
       rows.push({
         id: `${name}-${module}`,
         label: `${label} ${version} ${module}`,
-        adapters: module === 'esm' ? ADAPTERS : CJS_ADAPTERS,
+        ...(name === 'bun'
+          ? { adapters: adapters.filter((a) => WEB_ADAPTERS.includes(a)), noUndici: 'not on Bun' }
+          : { adapters }),
         browser: false,
         runner: process_[name](module),
         failure,
@@ -145,7 +151,8 @@ async function matrix(dir: string, cleanups: Array<() => unknown>): Promise<numb
   const chromiumRow: Row = {
     id: 'chromium',
     label: 'Chromium',
-    adapters: ADAPTERS,
+    adapters: WEB_ADAPTERS,
+    noUndici: 'Node only',
     browser: true,
   }
   rows.push(chromiumRow)
@@ -171,7 +178,8 @@ async function matrix(dir: string, cleanups: Array<() => unknown>): Promise<numb
     const row: Row = {
       id: `workerd-${date}`,
       label: `workerd ${workerd.version} (compat ${date}, ${which}) esm`,
-      adapters: ADAPTERS,
+      adapters: WEB_ADAPTERS,
+      noUndici: 'Node only',
       browser: false,
       failure: workerd.failure,
     }
@@ -257,10 +265,12 @@ function report(rows: Row[], cells: Cell[], notes: string[]): number {
     ky2: `ky ${CLIENTS.ky2.replace('npm:ky@', '')}`,
     ofetch: `ofetch ${CLIENTS.ofetch}`,
     fetch: 'fetch',
+    undici: `undici ${CLIENTS.undici}`,
   }
   const failures: string[] = []
   const text = (row: Row, adapter: Adapter): string => {
-    if (!row.adapters.includes(adapter)) return '— ESM only'
+    if (!row.adapters.includes(adapter))
+      return adapter === 'undici' ? `— ${row.noUndici ?? 'n/a'}` : '— ESM only'
     const cell = cells.find((c) => c.row === row && c.adapter === adapter)
     if (!cell) return '✗ not run'
     if (cell.failure || !cell.verdicts) {
