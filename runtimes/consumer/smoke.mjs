@@ -25,6 +25,8 @@ export async function smoke(lib, cell) {
       clientSecret: cell.secret,
     }),
     now: () => clock,
+    // The browser store (Web Locks + BroadcastChannel) under the fetch adapter.
+    ...(cell.adapter === 'store' && { store: lib.adapter.browserTokenStore({ name: client }) }),
   })
   const config =
     cell.mode === 'static' ? { manager, headers: { 'x-api-key': cell.apiKey } } : { manager }
@@ -133,7 +135,8 @@ function makeClient(lib, cell, config) {
           ),
       }
     }
-    case 'fetch': {
+    case 'fetch':
+    case 'store': {
       const authedFetch = lib.adapter.oauthFetch(config, { baseUrl: base })
       return {
         get: (path) =>

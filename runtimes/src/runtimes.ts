@@ -6,17 +6,22 @@ import { chromium } from 'playwright-core'
 import type { SmokeCell, SmokeResult } from './judge'
 import { BINARIES, CHROMIUM, kill, run, tail } from './setup'
 
-/** The adapters, one column each; ky runs as ky 1 and as ky 2. */
-export const ADAPTERS = ['axios', 'ky1', 'ky2', 'ofetch', 'fetch', 'undici'] as const
-export type Adapter = (typeof ADAPTERS)[number]
-/** The adapters whose package and client ship CommonJS (ky is ESM only). */
-export const CJS_ADAPTERS: readonly Adapter[] = ['axios', 'ofetch', 'fetch', 'undici']
 /**
- * The adapters for browsers, workerd and Bun: undici is a Node.js HTTP client (sockets through
- * `node:net`), and Bun answers `import 'undici'` with a module of its own, whose Agent has no
- * `compose()`; so the interceptor runs on Node.js and Deno (npm's undici over `node:net`).
+ * The adapters, one column each; ky runs as ky 1 and as ky 2. `store` is the fetch adapter with
+ * a `browserTokenStore` (@oauth-interceptors/browser) as the manager's store.
  */
-export const WEB_ADAPTERS: readonly Adapter[] = ADAPTERS.filter((adapter) => adapter !== 'undici')
+export const ADAPTERS = ['axios', 'ky1', 'ky2', 'ofetch', 'fetch', 'undici', 'store'] as const
+export type Adapter = (typeof ADAPTERS)[number]
+/** The adapters every runtime runs: undici and the browser store only where they apply. */
+export const COMMON_ADAPTERS: readonly Adapter[] = ['axios', 'ky1', 'ky2', 'ofetch', 'fetch']
+/** The adapters whose package and client ship CommonJS (ky is ESM only). */
+export const CJS_ADAPTERS: readonly Adapter[] = ['axios', 'ofetch', 'fetch']
+/**
+ * undici is a Node.js HTTP client (sockets through `node:net`), and Bun answers
+ * `import 'undici'` with a module of its own, whose Agent has no `compose()`; so the interceptor
+ * runs on Node.js and Deno (npm's undici over `node:net`).
+ */
+export const UNDICI_RUNTIMES = ['node20', 'node22', 'node24', 'deno']
 
 /** Pinned versions: a runtime that reports another version fails its row. */
 export const VERSIONS = {

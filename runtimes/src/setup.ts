@@ -8,7 +8,7 @@ export const ROOT = new URL('../..', import.meta.url).pathname
 export const HERE = new URL('..', import.meta.url).pathname
 
 /** The packages the smoke installs, packed as they would be published. */
-export const PACKAGES = ['core', 'axios', 'ky', 'ofetch', 'fetch', 'undici'] as const
+export const PACKAGES = ['core', 'axios', 'ky', 'ofetch', 'fetch', 'undici', 'browser'] as const
 
 /** The HTTP clients the consumer installs next to the tarballs, pinned as a user would pin them. */
 export const CLIENTS = {
