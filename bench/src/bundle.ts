@@ -122,6 +122,13 @@ export const bundleEntries: Entry[] = [
     external: ['@opentelemetry/api', CORE],
   },
   {
+    name: '@oauth-interceptors/browser',
+    ours: true,
+    what: 'browserTokenStore (core external)',
+    code: `export { browserTokenStore } from '@oauth-interceptors/browser'`,
+    external: [CORE],
+  },
+  {
     name: 'axios-auth-refresh 5',
     ours: false,
     what: 'package',
