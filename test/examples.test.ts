@@ -11,9 +11,13 @@ import {
 } from '@oauth-interceptors/demo-servers'
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 import { createOrdersApi } from '../examples/axios/node-service/src/orders-api'
+import { startAppServer } from '../examples/browser/tabs/src/server'
+import { openTabs } from '../examples/browser/tabs/src/tabs'
 import { createBff } from '../examples/express/bff/src/app'
 import { createGateway } from '../examples/express/token-exchange/src/app'
 import { createInventory } from '../examples/fetch/node-script/src/inventory'
+import { createOrder, getStock } from '../examples/hey-api/typed-client/src/client'
+import { createOrdersClient as createHeyApiClient } from '../examples/hey-api/typed-client/src/orders'
 import { createApi } from '../examples/ky/cli/src/api'
 import { webHandler } from '../examples/ofetch/nitro-route/src/app'
 import { createOrdersClient } from '../examples/openapi-fetch/typed-client/src/orders'
@@ -191,6 +195,58 @@ describe('examples/openapi-fetch/typed-client', () => {
     expect(second).toMatch(/^Bearer /)
     expect(second).not.toBe(first)
     expect(posts[1]?.headers['content-type']).toBe('application/json')
+  })
+})
+
+describe('examples/hey-api/typed-client', () => {
+  it('generated SDK calls carry the token; a POST whose token was revoked is sent again once, body and all', async () => {
+    const client = createHeyApiClient(environment)
+    const issuedBefore = as.tokensIssued(DEMO_CLIENTS.basic.clientId)
+
+    const stock = await getStock({ client, path: { sku: 'lamp/3' } })
+    expect(stock.data).toMatchObject({ ok: true, path: '/stock/lamp%2F3' })
+    const firstToken = as.latestToken(DEMO_CLIENTS.basic.clientId)
+    expect(api.requests[0]?.headers.authorization).toBe(`Bearer ${firstToken}`)
+    await revokeCurrentToken()
+    api.reset()
+    const order = await createOrder({ client, body: { item: 'book', quantity: 2 } })
+
+    expect(order.response.status).toBe(200)
+    expect(order.data?.body).toBe('{"item":"book","quantity":2}')
+    const posts = api.requests.filter((request) => request.path === '/orders')
+    expect(posts.map((request) => request.body)).toEqual([
+      '{"item":"book","quantity":2}',
+      '{"item":"book","quantity":2}',
+    ])
+    expect(posts.map((request) => request.headers.authorization)).toEqual([
+      `Bearer ${firstToken}`,
+      `Bearer ${as.latestToken(DEMO_CLIENTS.basic.clientId)}`,
+    ])
+    expect(posts[1]?.headers.authorization).not.toBe(posts[0]?.headers.authorization)
+    expect(posts[1]?.headers['content-type']).toBe('application/json')
+    // One token for the GET, one after the revocation: no more.
+    expect(as.tokensIssued(DEMO_CLIENTS.basic.clientId) - issuedBefore).toBe(2)
+  })
+})
+
+describe('examples/browser/tabs', () => {
+  it('three headless Chromium tabs refresh a revoked token once, with the rotating refresh token used once', async () => {
+    const app = await startAppServer()
+    const tabs = await openTabs(app.url, 3)
+    try {
+      const ok = { status: 200, shown: '200 book-42, lamp-3' }
+
+      expect(await tabs.loadAll()).toEqual([ok, ok, ok])
+      expect(app.refreshes).toEqual(['refresh-0'])
+      app.revokeAccess()
+      expect(await tabs.loadAll()).toEqual([ok, ok, ok])
+
+      expect(app.refreshes).toEqual(['refresh-0', 'refresh-1'])
+      expect(app.reused).toEqual([])
+    } finally {
+      await tabs.close()
+      await app.close()
+    }
   })
 })
 

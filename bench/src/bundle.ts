@@ -64,8 +64,29 @@ export const bundleEntries: Entry[] = [
   {
     name: '@oauth-interceptors/core',
     ours: true,
+    what: '… + tlsClientAuth from core/mtls',
+    code: `export { createTokenManager, clientCredentials } from '${CORE}'\nexport { tlsClientAuth } from '${CORE}/mtls'`,
+    external: [],
+  },
+  {
+    name: '@oauth-interceptors/core',
+    ours: true,
     what: 'createTokenManager + tokenExchange from core/token-exchange',
     code: `export { createTokenManager } from '${CORE}'\nexport { tokenExchange } from '${CORE}/token-exchange'`,
+    external: [],
+  },
+  {
+    name: '@oauth-interceptors/core',
+    ours: true,
+    what: 'createTokenManager + clientCredentials + dpop from core/dpop (jose included)',
+    code: `export { createTokenManager, clientCredentials } from '${CORE}'\nexport { dpop } from '${CORE}/dpop'`,
+    external: [],
+  },
+  {
+    name: '@oauth-interceptors/core',
+    ours: true,
+    what: 'createTokenManager + userTokens from core/sessions (a BFF)',
+    code: `export { createTokenManager } from '${CORE}'\nexport { userTokens } from '${CORE}/sessions'`,
     external: [],
   },
   ...(
@@ -99,6 +120,13 @@ export const bundleEntries: Entry[] = [
     what: 'instrument (@opentelemetry/api and core external)',
     code: `export { instrument } from '@oauth-interceptors/otel'`,
     external: ['@opentelemetry/api', CORE],
+  },
+  {
+    name: '@oauth-interceptors/browser',
+    ours: true,
+    what: 'browserTokenStore (core external)',
+    code: `export { browserTokenStore } from '@oauth-interceptors/browser'`,
+    external: [CORE],
   },
   {
     name: 'axios-auth-refresh 5',

@@ -8,6 +8,7 @@ import { clientCredentials as ourClientCredentials } from '@oauth-interceptors/c
 import { oauthFetch } from '@oauth-interceptors/fetch'
 import { oauthOptions as kyOAuthOptions } from '@oauth-interceptors/ky'
 import { oauthOptions } from '@oauth-interceptors/ofetch'
+import { oauthInterceptor as undiciOAuthInterceptor } from '@oauth-interceptors/undici'
 import axios, { type AxiosInstance, isAxiosError } from 'axios'
 import { createAuthRefresh } from 'axios-auth-refresh'
 import { clientCredentials } from 'axios-oauth-client'
@@ -157,6 +158,26 @@ export const ours: ClientSpec[] = [
     setup: 'oauthFetch({ grant: clientCredentials(…), origins: [api] })',
     create(env) {
       return viaFetch(oauthFetch({ grant: ourGrant(env), origins: [env.api] }), env)
+    },
+  },
+  {
+    name: '@oauth-interceptors/undici',
+    ours: true,
+    base: 'fetch (undici 7 Agent)',
+    setup:
+      'fetch(url, { dispatcher: new Agent().compose(oauthInterceptor({ grant: clientCredentials(…), origins: [api] })) })',
+    create(env) {
+      // Through the dispatcher option, as the bare client of this base sends its fixed header,
+      // so that the two differ only by the interceptor (the peer's row sets the global one).
+      const agent = new Agent()
+      const dispatcher = agent.compose(
+        undiciOAuthInterceptor({ grant: ourGrant(env), origins: [env.api] }),
+      )
+      const init = { dispatcher } as RequestInit
+      return {
+        ...viaFetch((url) => fetch(url, init), env),
+        close: () => agent.close(),
+      }
     },
   },
 ]

@@ -1,8 +1,8 @@
 /**
- * The clients again, but on an in-process transport (an axios adapter or a fetch function that
- * answers at once, no sockets): what remains is the client's own work per request. Used for
- * the CPU cost per request (scenario 2c), which a busy machine disturbs far less than
- * throughput, and for heap growth over 10⁵ requests (scenario 4).
+ * The clients again, but on an in-process transport (an axios adapter, a fetch function or an
+ * undici dispatcher that answers at once, no sockets): what remains is the client's own work
+ * per request. Used for the CPU cost per request (scenario 2c), which a busy machine disturbs
+ * far less than throughput, and for heap growth over 10⁵ requests (scenario 4).
  */
 import { OAuth2Client, OAuth2Fetch } from '@badgateway/oauth2-client'
 import { oauthInterceptor } from '@oauth-interceptors/axios'
@@ -10,12 +10,14 @@ import { clientCredentials, createTokenManager, type TokenManager } from '@oauth
 import { oauthFetch } from '@oauth-interceptors/fetch'
 import { oauthOptions as kyOAuthOptions } from '@oauth-interceptors/ky'
 import { oauthOptions } from '@oauth-interceptors/ofetch'
+import { oauthInterceptor as undiciOAuthInterceptor } from '@oauth-interceptors/undici'
 import axios, { type AxiosAdapter, type AxiosInstance } from 'axios'
 import { createAuthRefresh } from 'axios-auth-refresh'
 import { clientCredentials as axiosOauthClientCredentials } from 'axios-oauth-client'
 import tokenProvider from 'axios-token-interceptor'
 import ky from 'ky'
 import { ofetch } from 'ofetch'
+import { Dispatcher } from 'undici'
 import { fakeJwt, TOKEN_URL, tokenEndpointFetch } from './fake-endpoint'
 
 export const API = 'https://api.example.test'
@@ -62,6 +64,44 @@ const apiAdapter: AxiosAdapter = Object.assign(
   }),
   { adapterName: 'http' },
 )
+
+/**
+ * An undici dispatcher that answers every request at once with the handler API of
+ * `Dispatcher#compose()`, as an Agent would after its socket work: the in-process transport of
+ * the undici rows.
+ */
+class AnsweringDispatcher extends Dispatcher {
+  override dispatch(_options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler) {
+    const controller: Dispatcher.DispatchController = {
+      aborted: false,
+      paused: false,
+      reason: null,
+      abort: () => {},
+      pause: () => {},
+      resume: () => {},
+    }
+    // Later, as a socket would answer: fetch sets up its side after dispatch() returns.
+    queueMicrotask(() => {
+      handler.onRequestStart?.(controller, {})
+      handler.onResponseStart?.(controller, 200, { 'content-type': 'application/json' }, 'OK')
+      handler.onResponseData?.(controller, Buffer.from(BODY))
+      handler.onResponseEnd?.(controller, {})
+    })
+    return true
+  }
+  override async close(): Promise<void> {}
+  override async destroy(): Promise<void> {}
+}
+
+/**
+ * Node's fetch through `dispatcher`. Both sides are composed, the bare one with an interceptor
+ * that only passes the request on: compose wraps fetch's handler for the handler API either way,
+ * so the difference is the OAuth interceptor's own work.
+ */
+function viaDispatcher(dispatcher: Dispatcher, headers?: Record<string, string>): Send {
+  const init = { dispatcher, headers } as RequestInit
+  return () => fetch(`${API}/data`, init).then((response) => response.text())
+}
 
 function manager(): TokenManager {
   return createTokenManager({
@@ -130,6 +170,21 @@ export const inProcessSpecs: InProcessSpec[] = [
     bare() {
       const init = { headers: fixed() }
       return { send: () => apiFetch(`${API}/data`, init).then((response) => response.text()) }
+    },
+  },
+  {
+    name: '@oauth-interceptors/undici',
+    ours: true,
+    base: 'fetch (undici 7 Agent)',
+    create() {
+      const dispatcher = new AnsweringDispatcher().compose(
+        undiciOAuthInterceptor({ manager: manager(), origins: [API] }),
+      )
+      return { send: viaDispatcher(dispatcher) }
+    },
+    bare() {
+      const dispatcher = new AnsweringDispatcher().compose((dispatch) => dispatch)
+      return { send: viaDispatcher(dispatcher, fixed()) }
     },
   },
   {

@@ -5,7 +5,7 @@
  * the benchmark's own TypeScript runs through tsx.
  *
  * Flags (for working on the benchmark; a run with flags does not write RESULTS.md):
- *   --only=bursts,overhead,get-token,client-auth,cpu,dpop,bundle,memory   run only these scenarios
+ *   --only=bursts,overhead,get-token,client-auth,cpu,dpop,bundle,memory,sessions   run only these scenarios
  *   --quick                                               smaller counts, for a smoke run
  *   --compare=<git ref>                                   only 2c, against that ref in the same process
  */
@@ -26,6 +26,7 @@ import { runHeap, runKeys } from './memory'
 import { runOverhead } from './overhead'
 import { type Machine, type Results, render } from './report'
 import { startServer } from './server-control'
+import { runSessions } from './sessions'
 
 const SCENARIOS = [
   'bursts',
@@ -36,6 +37,7 @@ const SCENARIOS = [
   'dpop',
   'bundle',
   'memory',
+  'sessions',
 ] as const
 type Scenario = (typeof SCENARIOS)[number]
 
@@ -171,6 +173,13 @@ async function main(): Promise<void> {
     results.keys = await timed('bytes per key', async () => [
       await runKeys({ keys: plan.keys, cacheSize: plan.keys * 2 }),
       await runKeys({ keys: plan.keys, cacheSize: 100 }),
+    ])
+  }
+
+  if (selected('sessions')) {
+    results.sessions = await timed('user sessions', async () => [
+      await runSessions({ sessions: plan.keys, cacheSize: 100 }),
+      await runSessions({ sessions: plan.keys, cacheSize: plan.keys }),
     ])
   }
 

@@ -35,7 +35,7 @@ export interface KeyResult {
 }
 
 /** Full GCs with turns of the event loop between, so finalizers (e.g. undici's) can run. */
-async function gc(): Promise<void> {
+export async function gc(): Promise<void> {
   const collect = (globalThis as { gc?: () => void }).gc
   if (!collect) throw new Error('run with node --expose-gc')
   for (let i = 0; i < 3; i++) {

@@ -7,6 +7,7 @@ import type { DPoPResult } from './dpop'
 import type { GetTokenResult } from './get-token'
 import type { HeapResult, KeyResult } from './memory'
 import type { OverheadResult } from './overhead'
+import type { SessionResult } from './sessions'
 
 export interface Machine {
   node: string
@@ -34,6 +35,7 @@ export interface Results {
   bundles?: BundleResult[]
   heap?: HeapResult[]
   keys?: KeyResult[]
+  sessions?: SessionResult[]
 }
 
 const int = (value: number) =>
@@ -185,8 +187,8 @@ function cpuSection(results: CpuResult[], overhead: OverheadResult[] | undefined
   return [
     '### 2c. Client-side CPU per request (in-process transport, no sockets)',
     '',
-    'The same clients on a transport that answers at once (an axios adapter or a fetch',
-    'function), so only the client’s own work is left; `process.cpuUsage()` per request,',
+    'The same clients on a transport that answers at once (an axios adapter, a fetch',
+    'function or an undici dispatcher), so only the client’s own work is left; `process.cpuUsage()` per request,',
     'median of alternating rounds. Other load on the machine disturbs this far less than',
     'throughput. Added = with token − bare. Estimated ratio over HTTP = bare client CPU per',
     'HTTP request (2a) ÷ (that + added): the throughput ratio a client-bound process would see.',
@@ -494,7 +496,9 @@ function notes(results: Results): string[] {
           ? `${addedText}the pipeline runs inside ky's \`fetch\` option, so ky clones no response for it (a minimal token hook with a no-op \`afterResponse\` hook${kyDiagnostic ? ` adds ${fixed(kyDiagnostic.addedUs, 1)} µs` : ''}, the ky diagnostic row in 2c, which is what the adapter cost before); what is left is the URL parse for the origin check, the per-request exchange, and ky's \`beforeRequest\` hook that notes whether the body can be sent again.`
           : mine.base === 'ofetch'
             ? `${addedText}per request the \`onRequest\` hook resolves and parses the URL for the origin check, converts the headers to a \`Headers\` and starts the exchange; the \`onResponse\` hook does no more unless the response is a redirect to follow or a rejection.`
-            : `${addedText}per request the wrapper parses the URL for the origin check, copies the headers into a \`Headers\` and follows redirects itself, since fetch alone would carry static or custom token headers across origins.`
+            : mine.base === 'fetch (undici 7 Agent)'
+              ? `${addedText}per request the interceptor joins origin and path into a URL for the origin check, starts the exchange, puts a handler of its own between the dispatcher and fetch's (to swallow a 401 and dispatch once more) and copies the headers into a record with the token. undici-oidc-interceptor checks the origin against its list and sets the header, with no redirect chain to follow.`
+              : `${addedText}per request the wrapper parses the URL for the origin check, copies the headers into a \`Headers\` and follows redirects itself, since fetch alone would carry static or custom token headers across origins.`
     out.push(
       `- **Overhead, ${mine.client}:** throughput ratio ${fixed(mine.ratio, 3)}, CPU ratio ${fixed(mine.cpuRatio, 3)}${
         better.length
@@ -573,6 +577,34 @@ function notes(results: Results): string[] {
   return out
 }
 
+function sessionsSection(results: SessionResult[]): string {
+  return [
+    '### 4c. User sessions of a BFF (`userTokens()`, `getToken({ session })`)',
+    '',
+    'Every session set with `setSession()` from a login response (JWT-sized access token,',
+    '64-character refresh token, 60-character session id). The `cacheSize` most used sessions',
+    'stay in process memory; the rest wait in the in-memory session store (`maxSessions`), or',
+    'in Redis with a `store`. Heap measured after a full GC.',
+    '',
+    table(
+      [
+        'sessions',
+        'cacheSize',
+        'heap per session B',
+        'await getToken({ session }), in memory, ns',
+        'await getToken({ session }), from the store, µs',
+      ],
+      results.map((r) => [
+        int(r.sessions),
+        int(r.cacheSize),
+        int(r.bytesPerSession),
+        fixed(r.cachedNs, 0),
+        fixed(r.fromStoreUs, 2),
+      ]),
+    ),
+  ].join('\n')
+}
+
 export function render(results: Results, machine: Machine): string {
   const sections: string[] = [
     '# Benchmark results',
@@ -611,6 +643,7 @@ export function render(results: Results, machine: Machine): string {
   }
   if (results.bundles) sections.push('', bundleSection(results.bundles))
   if (results.heap || results.keys) sections.push('', memorySection(results.heap, results.keys))
+  if (results.sessions) sections.push('', sessionsSection(results.sessions))
   const notesList = notes(results)
   sections.push(
     '',

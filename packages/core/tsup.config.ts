@@ -16,6 +16,7 @@ const build = {
     'src/token-exchange.ts',
     'src/dpop.ts',
     'src/sessions.ts',
+    'src/mtls.ts',
   ],
   splitting: true,
 }

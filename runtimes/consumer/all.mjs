@@ -1,5 +1,6 @@
 // Every package, imported statically, for the bundled runtimes (the browser page and the worker).
 import { oauthInterceptor } from '@oauth-interceptors/axios'
+import { browserTokenStore } from '@oauth-interceptors/browser'
 import * as core from '@oauth-interceptors/core'
 import { oauthFetch } from '@oauth-interceptors/fetch'
 import { oauthOptions as kyOptions } from '@oauth-interceptors/ky'
@@ -16,6 +17,7 @@ const adapters = {
   ky2: { ky: ky2, oauthOptions: kyOptions },
   ofetch: { ofetch, oauthOptions: ofetchOptions },
   fetch: { oauthFetch },
+  store: { oauthFetch, browserTokenStore },
 }
 
 /** Runs the smoke for each of `cells` in turn. */

@@ -1,5 +1,5 @@
 // CommonJS entry for Node, Bun and Deno: requires the packages that ship CommonJS (core, the
-// axios, ofetch and fetch adapters, axios and ofetch themselves), runs the smoke for each cell
+// axios, ofetch, fetch and undici adapters, axios, ofetch and undici themselves), runs the smoke for each cell
 // given as JSON on the command line, and prints the results as JSON.
 const load = {
   axios: () => ({
@@ -11,6 +11,10 @@ const load = {
     oauthOptions: require('@oauth-interceptors/ofetch').oauthOptions,
   }),
   fetch: () => ({ oauthFetch: require('@oauth-interceptors/fetch').oauthFetch }),
+  undici: () => ({
+    undici: require('undici'),
+    oauthInterceptor: require('@oauth-interceptors/undici').oauthInterceptor,
+  }),
 }
 
 const args = globalThis.Deno ? globalThis.Deno.args : process.argv.slice(2)

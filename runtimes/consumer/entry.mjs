@@ -20,6 +20,10 @@ const load = {
     oauthOptions: (await import('@oauth-interceptors/ofetch')).oauthOptions,
   }),
   fetch: async () => ({ oauthFetch: (await import('@oauth-interceptors/fetch')).oauthFetch }),
+  undici: async () => ({
+    undici: await import('undici'),
+    oauthInterceptor: (await import('@oauth-interceptors/undici')).oauthInterceptor,
+  }),
 }
 
 const args = globalThis.Deno ? globalThis.Deno.args : process.argv.slice(2)

@@ -25,6 +25,8 @@ export async function smoke(lib, cell) {
       clientSecret: cell.secret,
     }),
     now: () => clock,
+    // The browser store (Web Locks + BroadcastChannel) under the fetch adapter.
+    ...(cell.adapter === 'store' && { store: lib.adapter.browserTokenStore({ name: client }) }),
   })
   const config =
     cell.mode === 'static' ? { manager, headers: { 'x-api-key': cell.apiKey } } : { manager }
@@ -133,7 +135,8 @@ function makeClient(lib, cell, config) {
           ),
       }
     }
-    case 'fetch': {
+    case 'fetch':
+    case 'store': {
       const authedFetch = lib.adapter.oauthFetch(config, { baseUrl: base })
       return {
         get: (path) =>
@@ -141,6 +144,25 @@ function makeClient(lib, cell, config) {
             authedFetch(absolute(path)).then(async (r) => {
               await r.arrayBuffer()
               return r.status
+            }),
+            () => undefined,
+          ),
+      }
+    }
+    case 'undici': {
+      const { undici, oauthInterceptor } = lib.adapter
+      // A dispatcher has no base URL: the API's origin is named. The redirect interceptor after
+      // ours, as its README shows, so every hop passes through it.
+      const dispatcher = new undici.Agent().compose(
+        oauthInterceptor({ ...config, origins: [base] }),
+        undici.interceptors.redirect({ maxRedirections: 5 }),
+      )
+      return {
+        get: (path) =>
+          settle(
+            undici.request(absolute(path), { dispatcher }).then(async (r) => {
+              await r.body.dump()
+              return r.statusCode
             }),
             () => undefined,
           ),

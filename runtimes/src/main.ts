@@ -11,8 +11,10 @@ import {
   type Adapter,
   browserSession,
   CJS_ADAPTERS,
+  COMMON_ADAPTERS,
   processRuntimes,
   type Runner,
+  UNDICI_RUNTIMES,
   VERSIONS,
   versionOf,
   WORKERD_DATES,
@@ -43,6 +45,8 @@ interface Row {
   runner?: Runner | undefined
   /** Why the whole row fails (not installed, wrong version, did not start). */
   failure?: string | undefined
+  /** Why the row has no cell for an adapter, by adapter. */
+  absent: Partial<Record<Adapter, string>>
 }
 
 interface Cell {
@@ -109,6 +113,21 @@ async function matrix(dir: string, cleanups: Array<() => unknown>): Promise<numb
       failure: ok ? undefined : `expected ${VERSIONS[name]}, got "${reported}"`,
     }
   }
+  /** A process runtime's adapters, and why the others are missing. */
+  const processRow = (name: string, module: 'esm' | 'cjs') => {
+    const undici = UNDICI_RUNTIMES.includes(name)
+    return {
+      adapters: [
+        ...(module === 'esm' ? COMMON_ADAPTERS : CJS_ADAPTERS),
+        ...(undici ? ['undici' as const] : []),
+      ],
+      absent: {
+        ...(module === 'cjs' && { ky1: 'ESM only', ky2: 'ESM only' }),
+        ...(!undici && { undici: 'not on Bun' }),
+        store: 'browsers only',
+      },
+    }
+  }
   const node20 = process.version.startsWith('v20.')
     ? undefined
     : `expected the machine's Node 20, got ${process.version}`
@@ -116,7 +135,7 @@ async function matrix(dir: string, cleanups: Array<() => unknown>): Promise<numb
     rows.push({
       id: `node20-${module}`,
       label: `Node ${process.version.slice(1)} ${module}`,
-      adapters: module === 'esm' ? ADAPTERS : CJS_ADAPTERS,
+      ...processRow('node20', module),
       browser: false,
       runner: process_.node20(module),
       failure: node20,
@@ -133,7 +152,7 @@ async function matrix(dir: string, cleanups: Array<() => unknown>): Promise<numb
       rows.push({
         id: `${name}-${module}`,
         label: `${label} ${version} ${module}`,
-        adapters: module === 'esm' ? ADAPTERS : CJS_ADAPTERS,
+        ...processRow(name, module),
         browser: false,
         runner: process_[name](module),
         failure,
@@ -145,7 +164,8 @@ async function matrix(dir: string, cleanups: Array<() => unknown>): Promise<numb
   const chromiumRow: Row = {
     id: 'chromium',
     label: 'Chromium',
-    adapters: ADAPTERS,
+    adapters: [...COMMON_ADAPTERS, 'store'],
+    absent: { undici: 'Node only' },
     browser: true,
   }
   rows.push(chromiumRow)
@@ -171,7 +191,9 @@ async function matrix(dir: string, cleanups: Array<() => unknown>): Promise<numb
     const row: Row = {
       id: `workerd-${date}`,
       label: `workerd ${workerd.version} (compat ${date}, ${which}) esm`,
-      adapters: ADAPTERS,
+      adapters: COMMON_ADAPTERS,
+      // workerd has no Web Locks (navigator.locks), which the browser store needs.
+      absent: { undici: 'Node only', store: 'browsers only' },
       browser: false,
       failure: workerd.failure,
     }
@@ -257,10 +279,12 @@ function report(rows: Row[], cells: Cell[], notes: string[]): number {
     ky2: `ky ${CLIENTS.ky2.replace('npm:ky@', '')}`,
     ofetch: `ofetch ${CLIENTS.ofetch}`,
     fetch: 'fetch',
+    undici: `undici ${CLIENTS.undici}`,
+    store: 'fetch + browserTokenStore',
   }
   const failures: string[] = []
   const text = (row: Row, adapter: Adapter): string => {
-    if (!row.adapters.includes(adapter)) return '— ESM only'
+    if (!row.adapters.includes(adapter)) return `— ${row.absent[adapter] ?? 'n/a'}`
     const cell = cells.find((c) => c.row === row && c.adapter === adapter)
     if (!cell) return '✗ not run'
     if (cell.failure || !cell.verdicts) {

@@ -6,11 +6,22 @@ import { chromium } from 'playwright-core'
 import type { SmokeCell, SmokeResult } from './judge'
 import { BINARIES, CHROMIUM, kill, run, tail } from './setup'
 
-/** The adapters, one column each; ky runs as ky 1 and as ky 2. */
-export const ADAPTERS = ['axios', 'ky1', 'ky2', 'ofetch', 'fetch'] as const
+/**
+ * The adapters, one column each; ky runs as ky 1 and as ky 2. `store` is the fetch adapter with
+ * a `browserTokenStore` (@oauth-interceptors/browser) as the manager's store.
+ */
+export const ADAPTERS = ['axios', 'ky1', 'ky2', 'ofetch', 'fetch', 'undici', 'store'] as const
 export type Adapter = (typeof ADAPTERS)[number]
+/** The adapters every runtime runs: undici and the browser store only where they apply. */
+export const COMMON_ADAPTERS: readonly Adapter[] = ['axios', 'ky1', 'ky2', 'ofetch', 'fetch']
 /** The adapters whose package and client ship CommonJS (ky is ESM only). */
 export const CJS_ADAPTERS: readonly Adapter[] = ['axios', 'ofetch', 'fetch']
+/**
+ * undici is a Node.js HTTP client (sockets through `node:net`), and Bun answers
+ * `import 'undici'` with a module of its own, whose Agent has no `compose()`; so the interceptor
+ * runs on Node.js and Deno (npm's undici over `node:net`).
+ */
+export const UNDICI_RUNTIMES = ['node20', 'node22', 'node24', 'deno']
 
 /** Pinned versions: a runtime that reports another version fails its row. */
 export const VERSIONS = {
@@ -76,13 +87,14 @@ export function processRunner(
 /** What each process runtime is started with. */
 export function processRuntimes(consumer: string) {
   const plain = (_adapter: Adapter, entry: string) => [entry]
-  // Deno: network to the loopback only. axios reads the environment (proxy settings), and
+  // Deno: network to the loopback only. axios reads the environment (proxy settings), undici too, and
   // ofetch's CommonJS build reads FORCE_NODE_FETCH (node-fetch-native): only they get env access.
   const deno = (adapter: Adapter, entry: string) => [
     'run',
     '--no-prompt',
     '--allow-net=127.0.0.1',
-    ...(adapter === 'axios' ? ['--allow-env'] : []),
+    // undici reads JEST_WORKER_ID (and other variables) when it loads.
+    ...(adapter === 'axios' || adapter === 'undici' ? ['--allow-env'] : []),
     ...(adapter === 'ofetch' && entry.endsWith('.cjs') ? ['--allow-env=FORCE_NODE_FETCH'] : []),
     entry,
   ]

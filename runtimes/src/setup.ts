@@ -8,7 +8,7 @@ export const ROOT = new URL('../..', import.meta.url).pathname
 export const HERE = new URL('..', import.meta.url).pathname
 
 /** The packages the smoke installs, packed as they would be published. */
-export const PACKAGES = ['core', 'axios', 'ky', 'ofetch', 'fetch'] as const
+export const PACKAGES = ['core', 'axios', 'ky', 'ofetch', 'fetch', 'undici', 'browser'] as const
 
 /** The HTTP clients the consumer installs next to the tarballs, pinned as a user would pin them. */
 export const CLIENTS = {
@@ -17,6 +17,7 @@ export const CLIENTS = {
   // ky 2 declares Node >= 22 (engines); installed under an alias beside ky 1.
   ky2: 'npm:ky@2.1.0',
   ofetch: '1.5.1',
+  undici: '7.30.2',
 }
 
 /** Debian's Chromium, which the browser row drives through playwright-core. */

@@ -1,3 +1,4 @@
+import { Agent as HttpsAgent } from 'node:https'
 import { Readable } from 'node:stream'
 import { oauthInterceptor } from '@oauth-interceptors/axios'
 import type { AuthConfig, TokenOptions } from '@oauth-interceptors/core'
@@ -76,6 +77,34 @@ export interface Client {
   send(options: SendOptions): Promise<Reply>
 }
 
+/** A client certificate for mutual TLS, and the CA the client trusts for the server's. */
+export interface ClientTls {
+  /** The client certificate (PEM). */
+  cert: string
+  /** Its private key (PEM). */
+  key: string
+  /** The certificate authority (PEM) of the server's certificate. */
+  ca: string
+}
+
+/** The options every row's `create` takes. */
+export interface CreateOptions {
+  baseUrl: string
+  headers?: Record<string, string>
+  /** Present this client certificate, the way users of the client give one. @default none */
+  tls?: ClientTls
+}
+
+/**
+ * A fetch that presents `tls` through an undici Agent, as Node's fetch takes one (its
+ * `dispatcher`); the platform fetch when there is no `tls`.
+ */
+function tlsFetch(tls: ClientTls | undefined): typeof fetch | undefined {
+  if (!tls) return undefined
+  const dispatcher = new undici7.Agent({ connect: tls })
+  return (input, init) => fetch(input, { ...init, dispatcher } as RequestInit)
+}
+
 /** One HTTP client with its adapter: a row of the conformance table. */
 export interface ClientRow {
   name: string
@@ -86,7 +115,7 @@ export interface ClientRow {
    * A client of the API at `baseUrl`, as users write it with the client's default settings,
    * authorized per `config`; `headers` are the client's own headers on every request.
    */
-  create(config: AuthConfig, options: { baseUrl: string; headers?: Record<string, string> }): Client
+  create(config: AuthConfig, options: CreateOptions): Client
   /** Whether `error` is how this client rejects an aborted call. */
   isAbort(error: unknown): boolean
   /** Whether `error` is how this client rejects a call that ran out of its own timeout. */
@@ -115,8 +144,11 @@ const axiosRow: ClientRow = {
   name: 'axios',
   family: 'axios',
   throwsHttpErrors: true,
-  create(config, { baseUrl, headers }) {
-    const api = axios.create({ baseURL: baseUrl, ...defined({ headers }) })
+  create(config, { baseUrl, headers, tls }) {
+    const api = axios.create({
+      baseURL: baseUrl,
+      ...defined({ headers, httpsAgent: tls && new HttpsAgent(tls) }),
+    })
     oauthInterceptor(config).attach(api)
     return {
       async send({ method = 'GET', path, url, headers, body, signal, timeout, ...call }) {
@@ -160,11 +192,12 @@ function kyRow(name: string, version: KyVersion): ClientRow {
     name,
     family: 'ky',
     throwsHttpErrors: true,
-    create(config, { baseUrl, headers }) {
+    create(config, { baseUrl, headers, tls }) {
+      // The adapter takes ky's fetch, as it sends through it.
       const api = ky.create({
         [base]: baseUrl,
         ...defined({ headers }),
-        ...kyOAuthOptions(config, { [base]: baseUrl }),
+        ...kyOAuthOptions(config, { [base]: baseUrl, ...defined({ fetch: tlsFetch(tls) }) }),
       })
       return {
         async send({
@@ -209,8 +242,13 @@ const ofetchRow: ClientRow = {
   name: 'ofetch',
   family: 'ofetch',
   throwsHttpErrors: true,
-  create(config, { baseUrl, headers }) {
-    const api = ofetch.create(oauthOptions(config, { baseURL: baseUrl, ...defined({ headers }) }))
+  create(config, { baseUrl, headers, tls }) {
+    const api = ofetch.create(
+      oauthOptions(config, {
+        baseURL: baseUrl,
+        ...defined({ headers, dispatcher: tls && new undici7.Agent({ connect: tls }) }),
+      }),
+    )
     return {
       async send({ method = 'GET', path, url, headers, body, signal, timeout, ...call }) {
         const { skipAuth, tokenOptions, retry } = call
@@ -244,8 +282,8 @@ const fetchRow: ClientRow = {
   name: 'fetch',
   family: 'fetch',
   throwsHttpErrors: false,
-  create(config, { baseUrl, headers: clientHeaders }) {
-    const authedFetch = oauthFetch(config, { baseUrl })
+  create(config, { baseUrl, headers: clientHeaders, tls }) {
+    const authedFetch = oauthFetch(config, { baseUrl, ...defined({ fetch: tlsFetch(tls) }) })
     return {
       async send({ method = 'GET', path, url, headers, body, signal, timeout, ...call }) {
         const { skipAuth, tokenOptions } = call
@@ -284,9 +322,9 @@ function undiciRow(name: string, undici: typeof undici7): ClientRow {
     name,
     family: 'undici',
     throwsHttpErrors: false,
-    create(config, { baseUrl, headers: clientHeaders }) {
+    create(config, { baseUrl, headers: clientHeaders, tls }) {
       const origins = (config as { origins?: unknown }).origins ?? new URL(baseUrl).origin
-      const dispatcher = new undici.Agent().compose(
+      const dispatcher = new undici.Agent(tls && { connect: tls }).compose(
         undiciInterceptor({ ...config, origins } as AuthConfig),
         undici.interceptors.redirect({ maxRedirections: 20 }),
       )

@@ -33,6 +33,9 @@ export interface DiscoverOptions {
   allowInsecureHttp?: boolean | undefined
 }
 
+/** The mutual TLS client authentication methods (RFC 8705 §2). */
+const TLS_METHODS = new Set(['tls_client_auth', 'self_signed_tls_client_auth'])
+
 /** The first wait after a failed metadata request, in ms; it doubles with each failure. */
 const FIRST_BACKOFF = 1_000
 /** The longest wait between two metadata requests after failures, in ms. */
@@ -68,9 +71,12 @@ const defaultContext: DiscoveryContext = {
  *
  * The metadata's `issuer` must equal `issuer` exactly (RFC 8414 §3.3), and its
  * `token_endpoint` (required) and `revocation_endpoint` must be https URLs unless on loopback
- * or `allowInsecureHttp` is set.
+ * or `allowInsecureHttp` is set. A client with a mutual TLS method (`@oauth-interceptors/core/mtls`)
+ * sends its requests to the `token_endpoint` and `revocation_endpoint` of the metadata's
+ * `mtls_endpoint_aliases` where it lists them (RFC 8705 §5), checked the same way.
  * @param issuer The authorization server's issuer identifier, exactly as its metadata names it.
  * @see https://www.rfc-editor.org/rfc/rfc8414#section-3
+ * @see https://www.rfc-editor.org/rfc/rfc8705#section-5
  */
 export function discover(issuer: string, options: DiscoverOptions = {}): Issuer {
   const allowInsecureHttp = options.allowInsecureHttp ?? false
@@ -87,7 +93,11 @@ export function discover(issuer: string, options: DiscoverOptions = {}): Issuer 
     issuer,
     async resolve(context, { revocation, method, hasSecret = false }) {
       const metadata = await this.metadata(context)
-      const url = revocation ? metadata.revocationEndpoint : metadata.tokenEndpoint
+      // RFC 8705 §5: a client using mutual TLS sends its requests to the aliases, where listed.
+      const aliases = method && TLS_METHODS.has(method) ? metadata.mtlsEndpointAliases : undefined
+      const url = revocation
+        ? (aliases?.revocationEndpoint ?? metadata.revocationEndpoint)
+        : (aliases?.tokenEndpoint ?? metadata.tokenEndpoint)
       if (url === undefined) {
         throw new ConfigError(
           'revocationUrl',
@@ -135,10 +145,14 @@ function clientAuth(metadata: IssuerMetadata, configured: string, hasSecret: boo
     const fits = hasSecret ? ['client_secret_basic', 'client_secret_post'] : ['none']
     const chosen = fits.find((method) => supported.includes(method))
     if (chosen) return chosen
+    // "auto" never picks mTLS: it needs a certificate the manager cannot see.
+    const tls = supported.find((method) => TLS_METHODS.has(method))
     throw new ConfigError(
       'clientAuth',
       `with "auto", none of the methods ${metadata.origin} supports (${list}) fits the credentials given (${hasSecret ? 'a client secret' : 'no client secret'})`,
-      'Set clientAuth to a method the server lists, e.g. privateKeyJwt({ key }) from "@oauth-interceptors/core/jwt" for private_key_jwt.',
+      tls
+        ? `Set clientAuth to a method the server lists, e.g. ${tls === 'tls_client_auth' ? 'tlsClientAuth' : 'selfSignedTlsClientAuth'}({ dispatcher }) from "@oauth-interceptors/core/mtls" for ${tls}.`
+        : 'Set clientAuth to a method the server lists, e.g. privateKeyJwt({ key }) from "@oauth-interceptors/core/jwt" for private_key_jwt.',
     )
   }
   // client_secret_json is no registered method, so no server lists it.
@@ -265,6 +279,37 @@ function validate(
     revocationEndpoint,
     authMethods:
       Array.isArray(methods) && methods.every((m) => typeof m === 'string') ? methods : undefined,
+    mtlsEndpointAliases: mtlsAliases(body.mtls_endpoint_aliases, origin, allowInsecureHttp),
+  }
+}
+
+/**
+ * The token and revocation endpoints of `mtls_endpoint_aliases` (RFC 8705 §5), checked like
+ * the plain ones; the aliases of endpoints this library does not call are left out.
+ */
+function mtlsAliases(
+  value: unknown,
+  origin: string,
+  allowInsecureHttp: boolean,
+): IssuerMetadata['mtlsEndpointAliases'] {
+  if (value === undefined) return undefined
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new ConfigError(
+      'issuer',
+      `the metadata of ${origin} has an mtls_endpoint_aliases that is not a JSON object (RFC 8705 §5)`,
+      "Fix the server's metadata, or pass the mTLS token endpoint as tokenUrl instead of issuer.",
+    )
+  }
+  const aliases = value as Record<string, unknown>
+  const alias = (member: string) => {
+    const url = aliases[member]
+    return typeof url === 'string'
+      ? endpoint(`mtls_endpoint_aliases.${member}`, url, origin, allowInsecureHttp)
+      : undefined
+  }
+  return {
+    tokenEndpoint: alias('token_endpoint'),
+    revocationEndpoint: alias('revocation_endpoint'),
   }
 }
 

@@ -47,6 +47,7 @@ export { MemoryTokenStore } from './manager/memory-store'
 export type { RetryOptions } from './manager/retry'
 export type {
   CloseOptions,
+  EndSessionOptions,
   GetTokenOptions,
   RevokeOptions,
   RevokeResult,

@@ -20,6 +20,7 @@
  * @packageDocumentation
  * @module @oauth-interceptors/core/sessions
  */
+import { ConfigError, isOAuthError, LoginRequiredError } from './errors'
 import {
   ClientAuthentication,
   type ClientOptions,
@@ -29,9 +30,67 @@ import {
   parseStandardResponse,
   resolveParams,
   revocationOf,
+  type SessionSupport,
 } from './grants/grants'
+import { sha256Base64url } from './hash'
+import { MemoryTokenStore } from './manager/memory-store'
 
 export { LoginRequiredError } from './errors'
+
+/** Session checks and errors, lent to the manager by the grant (so the main entry has none). */
+const SESSIONS: SessionSupport = {
+  hash(id, option) {
+    if (typeof id !== 'string' || id === '') {
+      return Promise.reject(
+        new ConfigError(
+          option,
+          id === undefined ? 'the session id is missing' : 'expected a non-empty string',
+          "A userTokens() grant holds one token set per session: pass its id, as getToken({ session: id }) or the adapter's tokenOptions: { session: id }.",
+        ),
+      )
+    }
+    return sha256Base64url(id)
+  },
+  check(options) {
+    if (
+      options?.scope !== undefined ||
+      options?.audience !== undefined ||
+      options?.resource !== undefined
+    ) {
+      throw new ConfigError(
+        'scope',
+        "a session's token has the scope, audience and resource of its login",
+        'Leave scope, audience and resource out of getToken({ session }) and tokenOptions; ask for what you need at login.',
+      )
+    }
+  },
+  response(tokens) {
+    if (tokens === null || typeof tokens !== 'object') {
+      throw new ConfigError(
+        'tokens',
+        'expected the token response of the login',
+        "Pass the token endpoint's JSON answer: { access_token, token_type, expires_in, refresh_token }.",
+      )
+    }
+    return tokens as Record<string, unknown>
+  },
+  loginRequired(previous, refusal) {
+    if (refusal !== undefined) {
+      // Only the server's word ends a session; a network failure or a 5xx does not.
+      if (!isOAuthError(refusal) || refusal.code !== 'invalid_grant') return undefined
+      return new LoginRequiredError(
+        "The server refused the session's refresh token (invalid_grant: expired, revoked or already used); send the user to log in again, then call setSession()",
+        { cause: refusal },
+      )
+    }
+    return new LoginRequiredError(
+      previous === undefined
+        ? 'The session has no tokens: it was never set, was ended, or was dropped from a full store; send the user to log in, then call setSession()'
+        : "The session's access token expired and it has no refresh token; send the user to log in again, then call setSession()",
+    )
+  },
+  store: (maxEntries) => new MemoryTokenStore({ maxEntries }),
+}
 
 /**
  * The grant of a manager that holds user sessions' tokens: the client that logged the users in
@@ -61,7 +120,7 @@ export function userTokens(options: ClientOptions): Grant {
     identity: client.identity,
     params,
     reobtainAfterRefreshFailure: false,
-    sessions: true,
+    sessions: SESSIONS,
     // The manager asks only with a refresh token; a session without one needs a login.
     obtain: () => {
       throw new Error('A user session is obtained by logging in, then setSession()')
@@ -77,5 +136,6 @@ export function userTokens(options: ClientOptions): Grant {
     parse: parseStandardResponse,
     secrets: () => client.secrets(),
     ...revocationOf(options, client),
+    fetch: client.fetch,
   }
 }

@@ -149,6 +149,7 @@ export function tokenExchange(options: TokenExchangeOptions): Grant {
     parse: parseExchangeResponse,
     secrets: () => [...client.secrets(), ...(actorToken === undefined ? [] : [actorToken])],
     ...revocationOf(options, client),
+    fetch: client.fetch,
   }
 }
 

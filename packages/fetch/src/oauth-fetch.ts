@@ -45,8 +45,8 @@ export interface OAuthFetchOptions {
    * Read the body of a `Request` input into memory before sending it, so that a POST can be
    * sent again after a 401 (or on a 307/308). A `Request`'s body is a stream, whatever it was
    * made from, so without this such a request is sent once and its 401 surfaces. Turn it on for
-   * clients that call fetch with Requests built from in-memory bodies: openapi-fetch,
-   * `@hey-api/client-fetch`. Leave it off for streaming uploads.
+   * clients that call fetch with Requests built from in-memory bodies: openapi-fetch, the fetch
+   * client `@hey-api/openapi-ts` generates. Leave it off for streaming uploads.
    * @default false
    * @example createClient<paths>({ baseUrl, fetch: oauthFetch(config, { baseUrl, bufferRequestBodies: true }) })
    */

@@ -68,7 +68,11 @@ export const METRIC = {
   retries: 'oauth.token.retries',
   /** Counter: token requests that failed after every attempt, by error type (a `Retry-After` pause sends none, so counts none). */
   failures: 'oauth.token.failures',
-  /** Counter: tokens obtained because an API rejected the one before (a 401 the adapter retries with a new token). */
+  /**
+   * Counter: tokens obtained because an API rejected the current one (`token_received` with
+   * reason `rejected`): one per new token, however many 401s it answers, and counted before the
+   * retried requests are sent, so not whether they succeeded (see the README).
+   */
   recovered: 'oauth.token.rejections.recovered',
   /** Counter: times an API that rejects fresh tokens too made the manager stop asking for new ones for a while. */
   rejectionBackoffs: 'oauth.token.rejection_backoffs',

@@ -190,6 +190,24 @@ describe('metrics', () => {
     expect(otel.sum(METRIC.requests)).toBe(3)
   })
 
+  it('counts a recovered rejection once per new token: not per 401, and whatever the retry then gets', async () => {
+    let issued = 0
+    const seen = tokenEndpoint(() => [200, { access_token: `at-${++issued}` }])
+    const { otel, tokens } = instrumented()
+    const { accessToken } = await tokens.getToken()
+    // Five requests rejected with the same token: the first drops it, the others are stale.
+    const verdicts = Array.from({ length: 5 }, () => tokens.reject(accessToken))
+    expect(verdicts).toEqual(['dropped', 'stale', 'stale', 'stale', 'stale'])
+    const fresh = await tokens.getToken()
+    // The API rejects the new token too: a backoff, but the new token was still obtained.
+    expect(tokens.reject(fresh.accessToken)).toBe('backoff')
+
+    await otel.collect()
+    expect(seen).toHaveLength(2)
+    expect(otel.sum(METRIC.recovered)).toBe(1)
+    expect(otel.sum(METRIC.rejectionBackoffs)).toBe(1)
+  })
+
   it('counts rejection backoffs', async () => {
     let issued = 0
     tokenEndpoint(() => [200, { access_token: `at-${++issued}` }])

@@ -1,4 +1,6 @@
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { TLSSocket } from 'node:tls'
 import { exportJWK, generateKeyPair, type JWTPayload, jwtVerify } from 'jose'
 import type {
   Adapter,
@@ -55,6 +57,16 @@ export const DEMO_CLIENTS = {
   },
 } as const satisfies Record<string, DemoClient>
 
+/**
+ * The web client users log in at with {@link AuthorizationServer.login} (authorization code
+ * with PKCE, `logins: true`): a confidential client whose refresh tokens rotate on every use.
+ */
+export const WEB_CLIENT = {
+  clientId: 'web-bff',
+  clientSecret: 'web-bff-secret-4a7d9e2c1b',
+  clientAuth: 'client_secret_basic',
+} as const satisfies DemoClient
+
 /** One request to the token endpoint, as the server received it. */
 export interface TokenRequestRecord {
   /** The authenticated client, when authentication succeeded. */
@@ -70,6 +82,33 @@ export interface TokenRequestRecord {
   dpopProof: string | undefined
   /** `token_type` of a successful response. */
   tokenType: string | undefined
+  /** The request came to the mTLS listener, named by `mtls_endpoint_aliases` (with `mtls`). */
+  viaMtlsAlias: boolean
+  /** The SHA-256 thumbprint (`x5t#S256`) of the client certificate presented, if any. */
+  clientCertificate: string | undefined
+}
+
+/** One request to the revocation endpoint (RFC 7009), as the server received it. */
+export interface RevocationRequestRecord {
+  /** The authenticated client, when authentication succeeded. */
+  clientId: string | undefined
+  /** The `token_type_hint` sent. */
+  tokenTypeHint: string | undefined
+  status: number
+  /** The request came to the mTLS listener, named by `mtls_endpoint_aliases` (with `mtls`). */
+  viaMtlsAlias: boolean
+  /** The SHA-256 thumbprint (`x5t#S256`) of the client certificate presented, if any. */
+  clientCertificate: string | undefined
+}
+
+/** The server's TLS credentials, for {@link AuthorizationServerOptions.mtls}. */
+export interface MtlsServerOptions {
+  /** The server certificate (PEM), valid for the IP address 127.0.0.1. */
+  readonly cert: string
+  /** Its private key (PEM). */
+  readonly key: string
+  /** The certificate authority (PEM) that issues the certificates of `tls_client_auth` clients. */
+  readonly ca: string
 }
 
 export interface AuthorizationServerOptions {
@@ -98,6 +137,26 @@ export interface AuthorizationServerOptions {
    * @default false
    */
   dpop?: boolean
+  /**
+   * Users log in at {@link WEB_CLIENT} with the authorization-code flow and PKCE, driven by
+   * {@link AuthorizationServer.login} (the interaction answers for the user it names, as a
+   * login form would); each login gets a refresh token, which rotates on every use: a refresh
+   * token used twice is `invalid_grant`, and ends its grant.
+   * @default false
+   */
+  logins?: boolean
+  /**
+   * Mutual TLS (RFC 8705): the issuer serves https with these credentials, and a second https
+   * listener, which asks for a client certificate, serves the token, revocation and
+   * introspection endpoints named by the metadata's `mtls_endpoint_aliases`. Clients may then
+   * authenticate with `tls_client_auth` (a certificate issued by `ca` whose subject is the
+   * client's `tls_client_auth_subject_dn`) or `self_signed_tls_client_auth` (a certificate
+   * registered in the client's `jwks` as `x5c`), and the tokens of clients registered with
+   * `tls_client_certificate_bound_access_tokens` are bound to the certificate presented
+   * (`cnf.x5t#S256`, RFC 8705 §3).
+   * @default none: plain http, no mutual TLS
+   */
+  mtls?: MtlsServerOptions
 }
 
 /** The grant type of token exchange (RFC 8693 §2.1). */
@@ -122,10 +181,16 @@ export interface AuthorizationServer {
   readonly jwksUrl: string
   readonly introspectionUrl: string
   readonly revocationUrl: string
+  /** The endpoints of `mtls_endpoint_aliases`, on the listener that asks for a certificate (with `mtls`). */
+  readonly mtlsEndpoints:
+    | { readonly tokenUrl: string; readonly revocationUrl: string; readonly origin: string }
+    | undefined
   /** The client the resource server uses for introspection. */
   readonly introspectionClient: DemoClient
   /** Every token request received, in order. */
   readonly tokenRequests: readonly TokenRequestRecord[]
+  /** Every revocation request received, in order. */
+  readonly revocationRequests: readonly RevocationRequestRecord[]
   /** Every token exchange granted, in order (with `tokenExchange: true`). */
   readonly tokenExchanges: readonly TokenExchangeRecord[]
   /** Successful token requests of `clientId` (every client when omitted). */
@@ -137,7 +202,14 @@ export interface AuthorizationServer {
    * tokens cannot be revoked this way (oidc-provider refuses structured tokens); revoke those
    * at the resource server's deny-list.
    */
-  revoke(token: string, client: DemoClient): Promise<void>
+  revoke(token: string, client: DemoClient, hint?: 'access_token' | 'refresh_token'): Promise<void>
+  /**
+   * Logs `user` in at {@link WEB_CLIENT} (with `logins: true`): the authorization request, the
+   * login and consent interaction, and the code exchange, as a browser and a BFF's callback
+   * would do them. Resolves the token endpoint's JSON answer (`access_token`, `refresh_token`,
+   * `expires_in`, `id_token`, …) for an opaque access token of `resource`.
+   */
+  login(user: string, resource?: string): Promise<Record<string, unknown>>
   close(): Promise<void>
 }
 
@@ -167,11 +239,33 @@ export async function startAuthorizationServer(
 
   // The issuer has the port in it, so listen first and hand requests to the provider once built.
   let handle: ((...args: Parameters<Parameters<typeof listen>[0]>) => void) | undefined
-  const running: RunningServer = await listen((request, response) => {
-    if (handle) handle(request, response)
+  let interact: ((request: IncomingMessage, response: ServerResponse) => Promise<void>) | undefined
+  const route: Parameters<typeof listen>[0] = (request, response) => {
+    if (interact && request.url?.startsWith('/interaction/')) {
+      interact(request, response).catch(() => response.writeHead(500).end())
+    } else if (handle) handle(request, response)
     else response.writeHead(503).end()
-  }, options.port)
+  }
+  const mtls = options.mtls
+  const running: RunningServer = await listen(
+    route,
+    options.port,
+    mtls && { cert: mtls.cert, key: mtls.key },
+  )
+  // A self-signed client certificate fails the handshake's chain check: the provider decides
+  // (certificateAuthorized for tls_client_auth, the registered x5c for the self-signed method).
+  const alias =
+    mtls &&
+    (await listen(route, 0, {
+      cert: mtls.cert,
+      key: mtls.key,
+      ca: mtls.ca,
+      requestCert: true,
+      rejectUnauthorized: false,
+    }))
+  const aliasPort = alias && new URL(alias.url).port
   const issuer = running.url
+  const callbackUrl = `${issuer}/callback`
 
   const { default: OidcProvider, errors } = await loadOidcProvider()
   const provider: Provider = new OidcProvider(issuer, {
@@ -194,16 +288,40 @@ export async function startAuthorizationServer(
           redirect_uris: [],
           ...client,
         })),
+      )
+      .concat(
+        options.logins
+          ? [
+              {
+                client_id: WEB_CLIENT.clientId,
+                client_secret: WEB_CLIENT.clientSecret,
+                token_endpoint_auth_method: WEB_CLIENT.clientAuth,
+                grant_types: ['authorization_code', 'refresh_token'],
+                response_types: ['code'],
+                redirect_uris: [callbackUrl],
+              },
+            ]
+          : [],
       ),
     jwks: { keys: [signingKey] },
     clientDefaults: { id_token_signed_response_alg: 'ES256' },
     cookies: { keys: [randomBytes(32).toString('base64url')] },
     clientBasedCORS: () => false,
+    ...(options.logins && {
+      findAccount: async (_ctx: KoaContextWithOIDC, accountId: string) => ({
+        accountId,
+        claims: async () => ({ sub: accountId }),
+      }),
+      // Every login of the web client gets a refresh token, which rotates on every use.
+      issueRefreshToken: async () => true,
+      rotateRefreshToken: true,
+    }),
     features: {
       devInteractions: { enabled: false },
       ...(options.dpop && {
         dPoP: { enabled: true, nonceSecret: randomBytes(32), requireNonce: () => true },
       }),
+      ...(alias && { mTLS: mtlsFeature() }),
       clientCredentials: { enabled: true },
       introspection: {
         enabled: true,
@@ -226,7 +344,33 @@ export async function startAuthorizationServer(
         },
       },
     },
-    ttl: { ClientCredentials: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? ttl },
+    ttl: {
+      ClientCredentials: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? ttl,
+      AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? ttl,
+      RefreshToken: 24 * 3600,
+      Grant: 24 * 3600,
+      Session: 3600,
+      Interaction: 600,
+      IdToken: 3600,
+    },
+    ...(alias && {
+      clientAuthMethods: [
+        'none',
+        'client_secret_basic',
+        'client_secret_jwt',
+        'client_secret_post',
+        'private_key_jwt',
+        'tls_client_auth',
+        'self_signed_tls_client_auth',
+      ],
+      discovery: {
+        mtls_endpoint_aliases: {
+          token_endpoint: `${alias.url}/token`,
+          revocation_endpoint: `${alias.url}/token/revocation`,
+          introspection_endpoint: `${alias.url}/token/introspection`,
+        },
+      },
+    }),
   })
   const tokenExchanges: TokenExchangeRecord[] = []
   if (options.tokenExchange) {
@@ -238,10 +382,23 @@ export async function startAuthorizationServer(
   }
 
   const tokenRequests: TokenRequestRecord[] = []
+  const revocationRequests: RevocationRequestRecord[] = []
+  const viaMtlsAlias = (ctx: KoaContextWithOIDC) =>
+    aliasPort !== undefined && String(ctx.socket.localPort) === aliasPort
   const latest = new Map<string, string>()
   const issued = new Map<string, number>()
   provider.use(async (ctx: KoaContextWithOIDC, next) => {
     await next()
+    if (ctx.path === '/token/revocation' && ctx.method === 'POST') {
+      const hint = (ctx.oidc?.params as Record<string, unknown> | undefined)?.token_type_hint
+      revocationRequests.push({
+        clientId: ctx.oidc?.client?.clientId,
+        tokenTypeHint: typeof hint === 'string' ? hint : undefined,
+        status: ctx.status,
+        viaMtlsAlias: viaMtlsAlias(ctx),
+        clientCertificate: thumbprint(peerCertificate(ctx.socket)),
+      })
+    }
     if (ctx.path !== '/token' || ctx.method !== 'POST') return
     const body = (ctx.body ?? {}) as {
       access_token?: unknown
@@ -259,6 +416,8 @@ export async function startAuthorizationServer(
       error: typeof body.error === 'string' ? body.error : undefined,
       dpopProof: ctx.get('dpop') || undefined,
       tokenType: typeof body.token_type === 'string' ? body.token_type : undefined,
+      viaMtlsAlias: viaMtlsAlias(ctx),
+      clientCertificate: thumbprint(peerCertificate(ctx.socket)),
     })
     if (clientId && ctx.status === 200 && typeof body.access_token === 'string') {
       latest.set(clientId, body.access_token)
@@ -270,6 +429,24 @@ export async function startAuthorizationServer(
     console.error('oidc-provider server_error', error)
   })
   handle = provider.callback()
+  if (options.logins) {
+    // The login form and consent screen, answered for the user the request names (login_hint).
+    interact = async (request, response) => {
+      const details = await provider.interactionDetails(request, response)
+      const params = details.params as Record<string, string | undefined>
+      const accountId = params.login_hint ?? 'user'
+      const grant = new provider.Grant({ accountId, clientId: String(params.client_id) })
+      grant.addOIDCScope('openid')
+      if (params.resource) grant.addResourceScope(params.resource, 'api:read api:write')
+      const grantId = await grant.save()
+      await provider.interactionFinished(
+        request,
+        response,
+        { login: { accountId }, consent: { grantId } },
+        { mergeWithLastSubmission: false },
+      )
+    }
+  }
 
   const revocationUrl = `${issuer}/token/revocation`
   return {
@@ -278,16 +455,22 @@ export async function startAuthorizationServer(
     jwksUrl: `${issuer}/jwks`,
     introspectionUrl: `${issuer}/token/introspection`,
     revocationUrl,
+    mtlsEndpoints: alias && {
+      tokenUrl: `${alias.url}/token`,
+      revocationUrl: `${alias.url}/token/revocation`,
+      origin: alias.url,
+    },
     introspectionClient,
     tokenRequests,
+    revocationRequests,
     tokenExchanges,
     tokensIssued: (clientId) =>
       clientId === undefined
         ? [...issued.values()].reduce((sum, count) => sum + count, 0)
         : (issued.get(clientId) ?? 0),
     latestToken: (clientId) => latest.get(clientId),
-    async revoke(token, client) {
-      const form = new URLSearchParams({ token, token_type_hint: 'access_token' })
+    async revoke(token, client, hint = 'access_token') {
+      const form = new URLSearchParams({ token, token_type_hint: hint })
       const headers: Record<string, string> = {
         'content-type': 'application/x-www-form-urlencoded',
       }
@@ -303,8 +486,107 @@ export async function startAuthorizationServer(
       }
       await response.arrayBuffer().catch(() => undefined)
     },
-    close: () => running.close(),
+    login: (user, resource = RESOURCES.opaque) => login(issuer, callbackUrl, user, resource),
+    close: async () => {
+      await Promise.all([running.close(), alias?.close()])
+    },
   }
+}
+
+/** The certificate the client presented on `socket`, if it is a TLS socket and one was. */
+function peerCertificate(socket: unknown) {
+  const tls = socket as Partial<Pick<TLSSocket, 'getPeerX509Certificate'>>
+  return tls.getPeerX509Certificate?.()
+}
+
+/** A certificate's SHA-256 thumbprint, base64url: its `x5t#S256` (RFC 8705 §3.1). */
+function thumbprint(certificate: { raw: Buffer } | undefined): string | undefined {
+  return certificate && createHash('sha256').update(certificate.raw).digest('base64url')
+}
+
+/**
+ * oidc-provider's mTLS feature over Node's TLS socket: the certificate is the one presented in
+ * the handshake, "authorized" when it chains to the CA the listener trusts, and a
+ * `tls_client_auth_subject_dn` matches the certificate's subject (one RDN per line in Node's
+ * notation, joined with commas as RFC 4514 writes them).
+ */
+function mtlsFeature() {
+  return {
+    enabled: true,
+    certificateBoundAccessTokens: true,
+    tlsClientAuth: true,
+    selfSignedTlsClientAuth: true,
+    getCertificate: (ctx: KoaContextWithOIDC) => peerCertificate(ctx.socket),
+    certificateAuthorized: (ctx: KoaContextWithOIDC) => (ctx.socket as TLSSocket).authorized,
+    certificateSubjectMatches: (ctx: KoaContextWithOIDC, property: string, expected: string) => {
+      const certificate = peerCertificate(ctx.socket)
+      if (!certificate || property !== 'tls_client_auth_subject_dn') return false
+      return certificate.subject.split('\n').join(', ') === expected
+    },
+  }
+}
+
+/** The authorization-code flow with PKCE for `user`, as a browser and a BFF callback run it. */
+async function login(
+  issuer: string,
+  callbackUrl: string,
+  user: string,
+  resource: string,
+): Promise<Record<string, unknown>> {
+  const verifier = randomBytes(32).toString('base64url')
+  let url = `${issuer}/auth?${new URLSearchParams({
+    client_id: WEB_CLIENT.clientId,
+    response_type: 'code',
+    redirect_uri: callbackUrl,
+    scope: 'openid',
+    resource,
+    login_hint: user,
+    state: randomBytes(8).toString('base64url'),
+    code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+    code_challenge_method: 'S256',
+  })}`
+  // The browser's cookies for the issuer; paths are left out (sending more does no harm here).
+  const cookies = new Map<string, string>()
+  for (let hop = 0; hop < 10; hop++) {
+    const response = await fetch(url, {
+      redirect: 'manual',
+      headers: { cookie: [...cookies].map(([name, value]) => `${name}=${value}`).join('; ') },
+    })
+    for (const cookie of response.headers.getSetCookie()) {
+      const [pair = ''] = cookie.split(';')
+      const at = pair.indexOf('=')
+      const [name, value] = [pair.slice(0, at), pair.slice(at + 1)]
+      if (value === '' || /expires=thu, 01 jan 1970/i.test(cookie)) cookies.delete(name)
+      else cookies.set(name, value)
+    }
+    await response.arrayBuffer()
+    const location = response.headers.get('location')
+    if (!location)
+      throw new Error(`The login of ${user} stopped at HTTP ${response.status} (${url})`)
+    const next = new URL(location, url)
+    if (next.href.startsWith(callbackUrl)) {
+      const code = next.searchParams.get('code')
+      if (!code) throw new Error(`The login of ${user} failed: ${next.searchParams.get('error')}`)
+      const answer = await fetch(`${issuer}/token`, {
+        method: 'POST',
+        headers: {
+          authorization: basicCredentials(WEB_CLIENT),
+          'content-type': 'application/x-www-form-urlencoded',
+        },
+        body: new URLSearchParams({
+          grant_type: 'authorization_code',
+          code,
+          redirect_uri: callbackUrl,
+          code_verifier: verifier,
+        }),
+      })
+      const body = (await answer.json()) as Record<string, unknown>
+      if (!answer.ok) throw new Error(`The code exchange of ${user} failed: ${String(body.error)}`)
+      return body
+    }
+    url = next.href
+  }
+  throw new Error(`The login of ${user} did not reach the callback`)
 }
 
 /** What oidc-provider is told about each resource indicator; `undefined` for an unknown one. */

@@ -3,6 +3,8 @@ export type {
   AuthorizationServerOptions,
   DemoClient,
   DemoClientAuth,
+  MtlsServerOptions,
+  RevocationRequestRecord,
   TokenExchangeRecord,
   TokenFormat,
   TokenRequestRecord,
@@ -13,6 +15,7 @@ export {
   RESOURCES,
   startAuthorizationServer,
   TOKEN_EXCHANGE,
+  WEB_CLIENT,
 } from './authorization-server'
 export type { DemoEnvironment, DemoEnvironmentOptions } from './environment'
 export { demoEnvironment, startDemoEnvironment } from './environment'

@@ -1,9 +1,10 @@
 import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http'
+import { createServer as createTlsServer, type ServerOptions as TlsOptions } from 'node:https'
 import type { AddressInfo } from 'node:net'
 
 /** A server listening on 127.0.0.1. */
 export interface RunningServer {
-  /** `http://127.0.0.1:<port>`, no trailing slash. */
+  /** `http://127.0.0.1:<port>` (`https:` with TLS options), no trailing slash. */
   readonly url: string
   readonly server: Server
   /** Stops listening and ends every open connection, so no handle outlives the caller. */
@@ -12,13 +13,18 @@ export interface RunningServer {
 
 /**
  * Starts `handler` on 127.0.0.1. Port 0 (the default) lets the system choose a free port,
- * so tests can run side by side.
+ * so tests can run side by side. With `tls` (a certificate and key, and for mutual TLS
+ * `requestCert` and the `ca` of client certificates), it serves https.
  */
-export async function listen(handler: RequestListener, port = 0): Promise<RunningServer> {
+export async function listen(
+  handler: RequestListener,
+  port = 0,
+  tls?: TlsOptions,
+): Promise<RunningServer> {
   // Node's default keep-alive timeout (5 s) is kept on purpose: undici (fetch) stops reusing a
   // connection about a second before the server's advertised timeout, so a short one would mean
   // a new connection per request. close() ends idle connections itself.
-  const server = createServer(handler)
+  const server: Server = tls ? createTlsServer(tls, handler) : createServer(handler)
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(port, '127.0.0.1', () => {
@@ -29,7 +35,7 @@ export async function listen(handler: RequestListener, port = 0): Promise<Runnin
   const { port: actual } = server.address() as AddressInfo
   let closing: Promise<void> | undefined
   return {
-    url: `http://127.0.0.1:${actual}`,
+    url: `${tls ? 'https' : 'http'}://127.0.0.1:${actual}`,
     server,
     close() {
       closing ??= new Promise<void>((resolve, reject) => {

@@ -1,6 +1,6 @@
 import { ConfigError, TokenEndpointError } from '../errors'
 import { formEncode, type Redact, redactor, redactValue, requestSecrets } from '../redact'
-import type { MaybePromise, Timers } from '../types'
+import type { MaybePromise, Timers, Token, TokenStore } from '../types'
 import { requireHttpUrl, requireString, resourceIndicators } from '../validate'
 import { fingerprint } from './fingerprint'
 import type { FetchLike } from './token-endpoint'
@@ -54,6 +54,27 @@ export interface ResolvedParams {
 }
 
 /**
+ * What a user-session grant lends its manager: the session checks, errors and default store,
+ * which live behind `@oauth-interceptors/core/sessions` so that other apps do not ship them.
+ */
+export interface SessionSupport {
+  /** The SHA-256 of a session id; a `ConfigError` naming `option` for one that is no id. */
+  hash(id: unknown, option: string): Promise<string>
+  /** A `ConfigError` for per-call options a session's token cannot honour. */
+  check(options: TokenParams | undefined): void
+  /** The login's token response, checked to be one (a `ConfigError` naming `tokens`). */
+  response(tokens: unknown): Record<string, unknown>
+  /**
+   * The error that ends a session: it holds no token (`previous` undefined), or no refresh
+   * token, or the server refused its refresh token (`refusal`). `undefined`: the refusal does
+   * not end the session (a transient failure).
+   */
+  loginRequired(previous: Token | undefined, refusal?: unknown): Error | undefined
+  /** The store sessions live in when the manager is given none. */
+  store(maxEntries: number): TokenStore
+}
+
+/**
  * The token a token exchange grant exchanges (RFC 8693 §2.1 `subject_token`), as given to one
  * `getToken({ subjectToken })` call. The cache key holds its hash, never the token itself.
  */
@@ -85,6 +106,13 @@ export interface Grant {
   /** The revocation endpoint (RFC 7009), when configured; adapters never give it a token either. */
   readonly revocationUrl?: string | undefined
   /**
+   * The transport of this grant's token and revocation requests, when its client authentication
+   * brings one: an mTLS method's, which presents the client certificate (RFC 8705 §2). The
+   * manager's `fetch` carries them otherwise, and carries the metadata request always.
+   * @default the manager's `fetch`
+   */
+  readonly fetch?: FetchLike | undefined
+  /**
    * Everything besides params that shapes the token (client id, user name, fingerprints of
    * secret inputs). No secrets. `undefined`: unknown, so its tokens must not go to a shared store.
    */
@@ -108,7 +136,7 @@ export interface Grant {
    * The grant holds the tokens of user sessions, set with `setSession()` and asked for with
    * `getToken({ session })`: `userTokens()` from `@oauth-interceptors/core/sessions`.
    */
-  readonly sessions?: boolean | undefined
+  readonly sessions?: SessionSupport | undefined
   /** A request that gets a token without a refresh token. */
   obtain(params: ResolvedParams, context?: DiscoveryContext): MaybePromise<TokenRequest>
   /** A request that trades a refresh token for a token; absent when the grant has none. */
@@ -169,6 +197,18 @@ export interface IssuerMetadata {
   readonly revocationEndpoint: string | undefined
   /** `token_endpoint_auth_methods_supported`, if listed (RFC 8414: `client_secret_basic` if not). */
   readonly authMethods: readonly string[] | undefined
+  /**
+   * `mtls_endpoint_aliases` (RFC 8705 §5): the endpoints a client using mutual TLS sends its
+   * requests to in place of the plain ones; absent when the metadata has none.
+   */
+  readonly mtlsEndpointAliases?:
+    | {
+        /** The alias of `token_endpoint`. */
+        readonly tokenEndpoint: string | undefined
+        /** The alias of `revocation_endpoint`. */
+        readonly revocationEndpoint: string | undefined
+      }
+    | undefined
 }
 
 /**
@@ -247,6 +287,23 @@ export interface ClientAssertionInput {
 }
 
 /**
+ * Mutual TLS client authentication (RFC 8705 §2): the client proves itself with the certificate
+ * it presents in the TLS handshake, and the request carries `client_id` and no secret. Made by
+ * `tlsClientAuth()` or `selfSignedTlsClientAuth()` from `@oauth-interceptors/core/mtls`, which
+ * holds the code, so an app that does not use it does not ship it.
+ * @see https://www.rfc-editor.org/rfc/rfc8705#section-2
+ */
+export interface ClientCertificateAuth {
+  /** The method's registered name: `tls_client_auth` (PKI) or `self_signed_tls_client_auth`. */
+  readonly method: 'tls_client_auth' | 'self_signed_tls_client_auth'
+  /**
+   * The transport that presents the certificate to the token and revocation endpoints, or
+   * `undefined` when the manager's own `fetch` does.
+   */
+  readonly fetch: FetchLike | undefined
+}
+
+/**
  * Options of {@link clientCredentials}, and the client part of {@link passwordGrant} and
  * {@link refreshTokenGrant}: the token endpoint, the client's credentials and how they are sent.
  * @example
@@ -283,13 +340,15 @@ export interface ClientOptions extends TokenParams {
    */
   clientSecret?: string | undefined
   /**
-   * How the client authenticates at the token endpoint: a method name, or a JWT assertion
-   * method, `privateKeyJwt({ key })` or `clientSecretJwt()` from `@oauth-interceptors/core/jwt`.
-   * With `issuer`, a method the server's metadata does not list is a `ConfigError`.
+   * How the client authenticates at the token endpoint: a method name, a JWT assertion
+   * method, `privateKeyJwt({ key })` or `clientSecretJwt()` from `@oauth-interceptors/core/jwt`,
+   * or a mutual TLS method, `tlsClientAuth()` or `selfSignedTlsClientAuth()` from
+   * `@oauth-interceptors/core/mtls`. With `issuer`, a method the server's metadata does not list
+   * is a `ConfigError`.
    * @default 'auto' with `issuer`; else 'client_secret_basic' when a secret is given, else 'none'
    * @see https://www.rfc-editor.org/rfc/rfc6749#section-2.3
    */
-  clientAuth?: ClientAuth | ClientAssertion | undefined
+  clientAuth?: ClientAuth | ClientAssertion | ClientCertificateAuth | undefined
   /** With `client_secret_basic`, also send `client_id` in the body (some providers ask). @default false */
   clientIdInBody?: boolean | undefined
   /**
@@ -347,6 +406,8 @@ export class ClientAuthentication {
   readonly #secret: string | undefined
   readonly #method: string
   readonly #assertion: ClientAssertion | undefined
+  /** An mTLS method's transport, presenting the client certificate (undefined: the manager's). */
+  readonly fetch: FetchLike | undefined
   readonly #idInBody: boolean
   readonly #extra: Readonly<Record<string, BodyValue>>
 
@@ -363,8 +424,10 @@ export class ClientAuthentication {
     // mistake, not a public client: only leaving the key out means "no secret".
     const auth = options.clientAuth
     const assertion = (auth as ClientAssertion | undefined)?.members && (auth as ClientAssertion)
+    // Any other object is an mTLS method: the certificate in the TLS handshake authenticates.
+    const tls = !assertion && typeof auth === 'object' ? (auth as ClientCertificateAuth) : undefined
     const method: string =
-      assertion?.method ??
+      (auth as { method?: string } | undefined)?.method ??
       (auth as ClientAuth | undefined) ??
       (issuer ? 'auto' : options.clientSecret === undefined ? 'none' : 'client_secret_basic')
     if (method === 'auto' && !issuer) {
@@ -374,19 +437,20 @@ export class ClientAuthentication {
         'Pass issuer: discover(url) from "@oauth-interceptors/core/discovery", or name a method.',
       )
     }
-    const keyOnly = method === 'none' || method === 'private_key_jwt' || method === 'auto'
-    if ('clientSecret' in options && auth !== 'none' && method !== 'private_key_jwt') {
+    const keyOnly = method === 'none' || method === 'private_key_jwt' || method === 'auto' || tls
+    if ('clientSecret' in options && auth !== 'none' && method !== 'private_key_jwt' && !tls) {
       requireString(
         'clientSecret',
         options.clientSecret,
         'Set it to the client secret; for a public client leave it out or set clientAuth: "none".',
       )
     }
-    if (!assertion && !CLIENT_AUTHS.has(method)) {
+    // The methods of objects are checked where they are made (core/jwt, core/mtls).
+    if (!assertion && !tls && !CLIENT_AUTHS.has(method)) {
       throw new ConfigError(
         'clientAuth',
         `"${String(method)}" is not a supported client authentication method`,
-        'Use "client_secret_basic", "client_secret_post", "client_secret_json", "none" or, with issuer, "auto"; for JWTs, privateKeyJwt() or clientSecretJwt() from "@oauth-interceptors/core/jwt".',
+        'Use "client_secret_basic", "client_secret_post", "client_secret_json", "none" or, with issuer, "auto"; for JWTs, privateKeyJwt() or clientSecretJwt() from "@oauth-interceptors/core/jwt"; for mutual TLS, tlsClientAuth() from "@oauth-interceptors/core/mtls".',
       )
     }
     if (!keyOnly) {
@@ -399,6 +463,7 @@ export class ClientAuthentication {
     this.#secret = options.clientSecret
     this.#method = method
     this.#assertion = assertion || undefined
+    this.fetch = tls?.fetch
     this.#idInBody = options.clientIdInBody ?? false
     this.#extra = options.extraParams ?? {}
     const extra = Object.entries(this.#extra).sort(([a], [b]) => (a < b ? -1 : 1))
@@ -478,7 +543,10 @@ export class ClientAuthentication {
       if (this.#idInBody) body.client_id = this.clientId
     } else {
       body.client_id = this.clientId
-      if (!this.#assertion && method !== 'none') body.client_secret = this.#secret as string
+      // Assertions, mTLS (RFC 8705 §2) and public clients send no secret.
+      if (method === 'client_secret_post' || method === 'client_secret_json') {
+        body.client_secret = this.#secret as string
+      }
     }
     if (method === 'client_secret_json' && !revocation) {
       headers['content-type'] = 'application/json'
@@ -593,6 +661,7 @@ export function clientCredentials(options: ClientOptions): Grant {
     parse: parseStandardResponse,
     secrets: () => client.secrets(),
     ...revocationOf(options, client),
+    fetch: client.fetch,
   }
 }
 
@@ -610,7 +679,7 @@ export interface PasswordGrantOptions extends Omit<ClientOptions, 'clientAuth'> 
    * How the client authenticates at the token endpoint (see {@link ClientOptions.clientAuth}).
    * @default 'client_secret_basic' with a secret, else 'none'
    */
-  clientAuth?: ClientAuth | ClientAssertion | undefined
+  clientAuth?: ClientAuth | ClientAssertion | ClientCertificateAuth | undefined
 }
 
 /**
@@ -658,6 +727,7 @@ export function passwordGrant(options: PasswordGrantOptions): Grant {
     parse: parseStandardResponse,
     secrets: () => [...client.secrets(), password],
     ...revocationOf(options, client),
+    fetch: client.fetch,
   }
 }
 
@@ -714,6 +784,7 @@ export function refreshTokenGrant(options: RefreshTokenGrantOptions): Grant {
     parse: parseStandardResponse,
     secrets: () => [...client.secrets(), initial],
     ...revocationOf(options, client),
+    fetch: client.fetch,
     startingRefreshToken: () => initial,
   }
 }

@@ -1,9 +1,7 @@
 import pMemoize from 'p-memoize'
 import {
   ConfigError,
-  isOAuthError,
   isOAuthInterceptorsError,
-  LoginRequiredError,
   OAuthInterceptorsError,
   type RevocationError,
   TokenEndpointError,
@@ -15,6 +13,7 @@ import {
   type Grant,
   type ResolvedParams,
   resolveParams,
+  type SessionSupport,
   type SubjectToken,
   type TokenParams,
   type TokenRequest,
@@ -36,7 +35,7 @@ import type {
 import { EndpointSet } from '../url'
 import { type ManagerSettings, validateManagerOptions } from '../validate'
 import { earlyRefreshRetryAt, lifetimeFrom } from './expiry'
-import { LruMap, MemoryTokenStore } from './memory-store'
+import { LruMap } from './memory-store'
 import { backoff, Cooldowns, type RetryOptions, retryDelay } from './retry'
 import { asRevocationError, postRevocationRequest } from './revocation'
 import { StoreProtocol } from './store-protocol'
@@ -58,7 +57,12 @@ export interface TokenManagerOptions {
   store?: TokenStore | undefined
   /** How many tokens (distinct scope/audience/resource sets) to keep in process. @default 100 */
   cacheSize?: number | undefined
-  /** The fetch used for token requests. @default globalThis.fetch */
+  /**
+   * The fetch used for token, revocation and metadata requests; a grant whose client
+   * authentication brings its own transport (an mTLS method's) sends its token and revocation
+   * requests through that instead.
+   * @default globalThis.fetch
+   */
   fetch?: FetchLike | undefined
   /** Clock in ms; must not jump backwards. @default performance.timeOrigin + performance.now() */
   now?: (() => number) | undefined
@@ -169,6 +173,12 @@ export interface CloseOptions {
   revoke?: boolean | undefined
 }
 
+/** Options of {@link TokenManager.endSession}. */
+export interface EndSessionOptions {
+  /** Revoke the session's refresh and access token at the revocation endpoint first (RFC 7009). @default false */
+  revoke?: boolean | undefined
+}
+
 /** Headers without a nonce: `DPoPKey.observe()` with them tells the nonce already known. */
 const NO_HEADERS = { get: () => null }
 
@@ -254,7 +264,11 @@ export class TokenManager {
   readonly #flight: (key: string, reason: RefreshReason, params: ResolvedParams) => Promise<Token>
 
   constructor(options: TokenManagerOptions) {
-    const settings = validateManagerOptions(options)
+    const given = validateManagerOptions(options)
+    // An mTLS grant's token and revocation requests go through the transport that presents
+    // its certificate; the metadata request keeps the manager's fetch.
+    const transport = given.grant.fetch
+    const settings = transport ? { ...given, fetch: transport } : given
     this.#settings = settings
     this.#grant = settings.grant
     this.#now = settings.now
@@ -274,7 +288,7 @@ export class TokenManager {
       this.#tokenSettings = settings
     }
     this.#context = {
-      fetch: settings.fetch,
+      fetch: given.fetch,
       now: settings.now,
       timers: settings.timers,
       timeout: settings.timeout,
@@ -284,13 +298,10 @@ export class TokenManager {
     )
     this.#paramKeys = new LruMap(settings.cacheSize, 'cacheSize')
     this.#subjects = this.#grant.subjectTokens && new LruMap(settings.cacheSize, 'cacheSize')
-    this.#sessions = this.#grant.sessions ? new LruMap(settings.cacheSize, 'cacheSize') : undefined
+    const sessions = this.#grant.sessions
+    this.#sessions = sessions && new LruMap(settings.cacheSize, 'cacheSize')
     // Sessions outnumber the cache: the rest wait in a store, in memory unless one is given.
-    const store =
-      settings.store ??
-      (this.#grant.sessions
-        ? new MemoryTokenStore({ maxEntries: settings.maxSessions })
-        : undefined)
+    const store = settings.store ?? sessions?.store(settings.maxSessions)
     this.#shared =
       store &&
       new StoreProtocol(store, {
@@ -423,17 +434,7 @@ export class TokenManager {
     let key: string | Promise<string>
     try {
       key = this.#sessionKey(options?.session, 'session')
-      if (
-        options?.scope !== undefined ||
-        options?.audience !== undefined ||
-        options?.resource !== undefined
-      ) {
-        throw new ConfigError(
-          'scope',
-          "a session's token has the scope, audience and resource of its login",
-          'Leave scope, audience and resource out of getToken({ session }) and tokenOptions; ask for what you need at login.',
-        )
-      }
+      this.#grant.sessions?.check(options)
     } catch (error) {
       return Promise.reject(error)
     }
@@ -445,27 +446,27 @@ export class TokenManager {
   /** The cache key of session `id`: its SHA-256 with the grant's identity, computed once per id. */
   #sessionKey(id: unknown, option: string): string | Promise<string> {
     const sessions = this.#sessions
-    if (sessions === undefined) {
+    const support = this.#support(option)
+    const known = sessions?.get(id as string)
+    if (known !== undefined) return known
+    return support.hash(id, option).then((hash) => {
+      const key = this.#keyOf({ ...this.#grant.params, session: hash })
+      sessions?.set(id as string, key)
+      return key
+    })
+  }
+
+  /** The grant's session support, or a ConfigError naming `option` for a grant without sessions. */
+  #support(option: string): SessionSupport {
+    const support = this.#grant.sessions
+    if (support === undefined) {
       throw new ConfigError(
         option,
         `the ${this.#grant.type} grant holds no user sessions`,
-        'Use a userTokens() grant from "@oauth-interceptors/core/sessions" for per-user tokens.',
+        'Use userTokens() from "@oauth-interceptors/core/sessions" for per-user tokens.',
       )
     }
-    if (typeof id !== 'string' || id === '') {
-      throw new ConfigError(
-        option,
-        id === undefined ? 'the session id is missing' : 'expected a non-empty string',
-        "A userTokens() grant holds one token set per session: pass its id, as getToken({ session: id }) or the adapter's tokenOptions: { session: id }.",
-      )
-    }
-    const known = sessions.get(id)
-    if (known !== undefined) return known
-    return sha256Base64url(id).then((hash) => {
-      const key = this.#keyOf({ ...this.#grant.params, session: hash })
-      sessions.set(id, key)
-      return key
-    })
+    return support
   }
 
   /**
@@ -484,15 +485,9 @@ export class TokenManager {
   async setSession(id: string, tokens: Record<string, unknown>): Promise<Token> {
     if (this.#closed) throw closedError()
     const key = await this.#sessionKey(id, 'setSession')
-    if (tokens === null || typeof tokens !== 'object') {
-      throw new ConfigError(
-        'tokens',
-        'expected the token response of the login',
-        "Pass the token endpoint's JSON answer: { access_token, token_type, expires_in, refresh_token }.",
-      )
-    }
+    const body = this.#support('setSession').response(tokens)
     const dpop = this.#settings.dpop
-    let token = toToken(tokens, this.#tokenSettings, this.#now(), undefined)
+    let token = toToken(body, this.#tokenSettings, this.#now(), undefined)
     if (dpop && token.tokenType === 'DPoP') token = { ...token, jkt: await dpop.thumbprint() }
     this.#drop(key)
     this.#remember(key, token)
@@ -502,11 +497,19 @@ export class TokenManager {
 
   /**
    * Forgets a user session's tokens, in memory and in the store (at logout): the next
-   * `getToken({ session: id })` rejects with a `LoginRequiredError`. To revoke them at the
-   * server as well, call `revoke()` first.
+   * `getToken({ session: id })` rejects with a `LoginRequiredError`. With `revoke`, its refresh
+   * token and then its access token are revoked at the grant's revocation endpoint first
+   * (RFC 7009; see {@link revoke}): they are dropped whatever the answer, and a failure rejects
+   * with a `RevocationError` afterwards.
+   * @example
+   * await tokens.endSession(request.session.id, { revoke: true })
    */
-  async endSession(id: string): Promise<void> {
+  async endSession(id: string, options?: EndSessionOptions): Promise<void> {
     const key = await this.#sessionKey(id, 'endSession')
+    if (options?.revoke) {
+      await this.#revokeKeys([key], this.#revoker('endSession({ revoke: true })'))
+      return
+    }
     this.#drop(key)
     await this.#shared?.take(key)
   }
@@ -585,14 +588,7 @@ export class TokenManager {
    */
   async revoke(options?: RevokeOptions): Promise<RevokeResult> {
     const grant = this.#grant
-    const revokeRequest = grant.revoke?.bind(grant)
-    if (revokeRequest === undefined) {
-      throw new ConfigError(
-        'revocationUrl',
-        `the ${grant.type} grant has no revocation endpoint, so revoke() cannot revoke its tokens`,
-        "Pass the server's revocation endpoint (its metadata's revocation_endpoint) to the grant, e.g. revocationUrl: 'https://auth.example.com/oauth/revoke'.",
-      )
-    }
+    const revokeRequest = this.#revoker('revoke()')
     const one =
       options !== undefined &&
       (options.scope !== undefined ||
@@ -606,6 +602,29 @@ export class TokenManager {
     // The refresh token a refreshTokenGrant starts from is every key's: revoked with all of them.
     const starting = one ? undefined : grant.startingRefreshToken?.()
     if (starting !== undefined && !keys.includes(this.#defaultKey)) keys.unshift(this.#defaultKey)
+    return this.#revokeKeys(keys, revokeRequest, starting)
+  }
+
+  /** The grant's revocation request, or a ConfigError saying that `caller` needs an endpoint. */
+  #revoker(caller: string): NonNullable<Grant['revoke']> {
+    const grant = this.#grant
+    const revokeRequest = grant.revoke?.bind(grant)
+    if (revokeRequest === undefined) {
+      throw new ConfigError(
+        'revocationUrl',
+        `the ${grant.type} grant has no revocation endpoint, so ${caller} cannot revoke its tokens`,
+        "Pass the server's revocation endpoint (its metadata's revocation_endpoint) to the grant, e.g. revocationUrl: 'https://auth.example.com/oauth/revoke'.",
+      )
+    }
+    return revokeRequest
+  }
+
+  /** Revokes and drops the tokens of `keys`, refresh tokens first (see {@link revoke}). */
+  async #revokeKeys(
+    keys: readonly string[],
+    revokeRequest: NonNullable<Grant['revoke']>,
+    starting?: string,
+  ): Promise<RevokeResult> {
     const result: RevokeResult = { accessTokens: 0, refreshTokens: 0 }
     const done = new Set<string>()
     let firstFailure: RevocationError | undefined
@@ -813,7 +832,7 @@ export class TokenManager {
         this.#emit({ type: 'token_failed', key, reason, error: failure })
         this.#cooldowns.record(key, failure)
         // The session's tokens are no good to anyone any more, in this process or another.
-        if (failure instanceof LoginRequiredError) {
+        if (failure.code === 'login_required') {
           this.#drop(key)
           await this.#shared?.take(key)
           throw failure
@@ -894,13 +913,8 @@ export class TokenManager {
   ): Promise<Token> {
     const grant = this.#grant
     const refreshToken = previous?.refreshToken
-    if (grant.sessions && refreshToken === undefined) {
-      throw new LoginRequiredError(
-        previous === undefined
-          ? 'The session has no tokens: it was never set, was ended, or was dropped from a full store; send the user to log in, then call setSession()'
-          : "The session's access token expired and it has no refresh token; send the user to log in again, then call setSession()",
-      )
-    }
+    const sessions = grant.sessions
+    if (sessions && refreshToken === undefined) throw sessions.loginRequired(previous)
     if (refreshToken !== undefined && grant.refresh) {
       try {
         return await this.#send(
@@ -911,12 +925,8 @@ export class TokenManager {
           refreshToken,
         )
       } catch (error) {
-        if (grant.sessions && isOAuthError(error) && error.code === 'invalid_grant') {
-          throw new LoginRequiredError(
-            "The server refused the session's refresh token (invalid_grant: expired, revoked or already used); send the user to log in again, then call setSession()",
-            { cause: error },
-          )
-        }
+        const ended = sessions?.loginRequired(previous, error)
+        if (ended) throw ended
         if (!grant.reobtainAfterRefreshFailure) throw error
         this.#emit({ type: 'refresh_fallback', key, error: asLibraryError(error) })
       }
