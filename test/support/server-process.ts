@@ -30,7 +30,13 @@ export function loginEnvironment(login: UserLoginServer): Record<string, string>
 export async function startServerProcess(
   command: string,
   args: string[],
-  options: { cwd: string; env?: Record<string, string>; timeout?: number },
+  options: {
+    cwd: string
+    env?: Record<string, string>
+    timeout?: number
+    /** What the output shows once it serves, its first group the origin. @default "listening on <origin>" */
+    ready?: RegExp
+  },
 ): Promise<ServerProcess> {
   const child: ChildProcess = spawn(command, args, {
     cwd: options.cwd,
@@ -62,7 +68,7 @@ export async function startServerProcess(
     }, options.timeout ?? 60_000)
     const read = (chunk: Buffer) => {
       output += chunk.toString()
-      const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/i.exec(output)
+      const match = (options.ready ?? /listening on (http:\/\/127\.0\.0\.1:\d+)/i).exec(output)
       if (match?.[1]) {
         clearTimeout(timer)
         resolve(match[1])

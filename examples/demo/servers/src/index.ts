@@ -48,4 +48,4 @@ export type {
   UserLoginServer,
   UserLoginServerOptions,
 } from './user-login-server'
-export { LOGIN_CLIENT, startUserLoginServer } from './user-login-server'
+export { LOGIN_CLIENT, startUserLoginServer, visitAsBrowser } from './user-login-server'

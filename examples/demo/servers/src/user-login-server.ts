@@ -208,3 +208,28 @@ export async function startUserLoginServer(
     close: () => running.close(),
   }
 }
+
+/**
+ * What a user's browser does with a BFF, printed as it goes: log in at `bff` (the login server
+ * approves at once), call `/me/orders` with the session cookie, log out, call again.
+ */
+export async function visitAsBrowser(bff: string): Promise<void> {
+  const started = await fetch(`${bff}/login`, { redirect: 'manual' })
+  const approved = await fetch(started.headers.get('location') ?? '', { redirect: 'manual' })
+  const callback = await fetch(approved.headers.get('location') ?? '', {
+    redirect: 'manual',
+    headers: {
+      cookie: started.headers
+        .getSetCookie()
+        .map((c) => c.split(';')[0])
+        .join('; '),
+    },
+  })
+  const session = callback.headers.getSetCookie().find((c) => c.startsWith('sid='))
+  const headers = { cookie: session?.split(';')[0] ?? '' }
+  const orders = await fetch(`${bff}/me/orders?status=open`, { headers })
+  console.log('signed in:', orders.status, await orders.text())
+  await fetch(`${bff}/logout`, { method: 'POST', headers })
+  const after = await fetch(`${bff}/me/orders`, { headers })
+  console.log('after logout:', after.status, await after.text())
+}

@@ -5,8 +5,6 @@ import {
   LoginRequiredError,
 } from '@oauth-interceptors/core'
 import { userTokens } from '@oauth-interceptors/core/sessions'
-import { oauthFetch } from '@oauth-interceptors/fetch'
-import express, { type Express, type Request, type Response } from 'express'
 import {
   authorizationRequest,
   cookie,
@@ -15,7 +13,9 @@ import {
   readCookie,
   SESSION_COOKIE,
   STATE_COOKIE,
-} from './login'
+} from '@oauth-interceptors/example-bff-login'
+import { oauthFetch } from '@oauth-interceptors/fetch'
+import express, { type Express, type Request, type Response } from 'express'
 
 export interface BffConfig {
   /** The upstream API, e.g. `https://api.internal.example.com`. */

@@ -1,5 +1,9 @@
 import type { AddressInfo } from 'node:net'
-import { demoEnvironment, startUserLoginServer } from '@oauth-interceptors/demo-servers'
+import {
+  demoEnvironment,
+  startUserLoginServer,
+  visitAsBrowser,
+} from '@oauth-interceptors/demo-servers'
 import { createBff } from './app'
 
 // Runs against TOKEN_URL/API_URL/CLIENT_ID/CLIENT_SECRET when set, else embedded demo servers.
@@ -29,24 +33,7 @@ try {
   console.log('token counters:', (await (await fetch(`${bff}/healthz`)).json()) as unknown)
 
   // A user logs in (the login server approves at once), then calls /me/orders with the cookie.
-  const started = await fetch(`${bff}/login`, { redirect: 'manual' })
-  const approved = await fetch(started.headers.get('location') ?? '', { redirect: 'manual' })
-  const callback = await fetch(approved.headers.get('location') ?? '', {
-    redirect: 'manual',
-    headers: {
-      cookie: started.headers
-        .getSetCookie()
-        .map((c) => c.split(';')[0])
-        .join('; '),
-    },
-  })
-  const session = callback.headers.getSetCookie().find((c) => c.startsWith('sid='))
-  const cookie = session?.split(';')[0] ?? ''
-  const mine = await fetch(`${bff}/me/orders?status=open`, { headers: { cookie } })
-  console.log('signed in:', mine.status, await mine.text())
-  await fetch(`${bff}/logout`, { method: 'POST', headers: { cookie } })
-  const after = await fetch(`${bff}/me/orders`, { headers: { cookie } })
-  console.log('after logout:', after.status, await after.text())
+  await visitAsBrowser(bff)
 } finally {
   if (!process.env.PORT) {
     server.closeAllConnections()

@@ -1,8 +1,5 @@
 import { createTokenManager, LoginRequiredError } from '@oauth-interceptors/core'
 import { userTokens } from '@oauth-interceptors/core/sessions'
-import { oauthInterceptor } from '@oauth-interceptors/undici'
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
-import { Agent, request } from 'undici'
 import {
   authorizationRequest,
   cookie,
@@ -11,7 +8,10 @@ import {
   readCookie,
   SESSION_COOKIE,
   STATE_COOKIE,
-} from './login'
+} from '@oauth-interceptors/example-bff-login'
+import { oauthInterceptor } from '@oauth-interceptors/undici'
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
+import { Agent, request } from 'undici'
 
 export interface BffConfig extends LoginClient {
   /** The API called on the signed-in user's behalf. */

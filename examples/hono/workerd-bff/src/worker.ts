@@ -4,10 +4,15 @@ import {
   type TokenManager,
 } from '@oauth-interceptors/core'
 import { userTokens } from '@oauth-interceptors/core/sessions'
+import {
+  authorizationRequest,
+  exchangeCode,
+  SESSION_COOKIE,
+  STATE_COOKIE,
+} from '@oauth-interceptors/example-bff-login'
 import { oauthFetch } from '@oauth-interceptors/fetch'
 import { Hono } from 'hono'
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie'
-import { authorizationRequest, exchangeCode, SESSION_COOKIE, STATE_COOKIE } from './login'
 
 /** The worker's bindings: the login client and the API called on the user's behalf. */
 export interface Bindings {

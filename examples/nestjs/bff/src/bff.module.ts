@@ -14,9 +14,6 @@ import {
 import { oauthInterceptor } from '@oauth-interceptors/axios'
 import { createTokenManager, LoginRequiredError, type TokenManager } from '@oauth-interceptors/core'
 import { userTokens } from '@oauth-interceptors/core/sessions'
-import { isAxiosError } from 'axios'
-import type { Request, Response } from 'express'
-import { firstValueFrom } from 'rxjs'
 import {
   authorizationRequest,
   cookie,
@@ -25,7 +22,10 @@ import {
   readCookie,
   SESSION_COOKIE,
   STATE_COOKIE,
-} from './login'
+} from '@oauth-interceptors/example-bff-login'
+import { isAxiosError } from 'axios'
+import type { Request, Response } from 'express'
+import { firstValueFrom } from 'rxjs'
 
 export interface BffConfig extends LoginClient {
   /** The API called on the signed-in user's behalf. */

@@ -1,7 +1,7 @@
 import 'reflect-metadata'
 import type { AddressInfo } from 'node:net'
 import { NestFactory } from '@nestjs/core'
-import { startUserLoginServer } from '@oauth-interceptors/demo-servers'
+import { startUserLoginServer, visitAsBrowser } from '@oauth-interceptors/demo-servers'
 import { type BffConfig, BffModule } from './bff.module'
 
 // With BFF_TOKEN_URL (and the others) set, it serves on PORT until stopped; without, it starts an
@@ -23,25 +23,7 @@ console.log(`BFF listening on ${bff}`)
 
 if (login) {
   try {
-    // What a browser does: log in (the login server approves at once), then call the BFF.
-    const started = await fetch(`${bff}/login`, { redirect: 'manual' })
-    const approved = await fetch(started.headers.get('location') ?? '', { redirect: 'manual' })
-    const callback = await fetch(approved.headers.get('location') ?? '', {
-      redirect: 'manual',
-      headers: {
-        cookie: started.headers
-          .getSetCookie()
-          .map((c) => c.split(';')[0])
-          .join('; '),
-      },
-    })
-    const cookie = callback.headers.getSetCookie().find((c) => c.startsWith('sid='))
-    const headers = { cookie: cookie?.split(';')[0] ?? '' }
-    const orders = await fetch(`${bff}/me/orders?status=open`, { headers })
-    console.log('signed in:', orders.status, await orders.text())
-    await fetch(`${bff}/logout`, { method: 'POST', headers })
-    const after = await fetch(`${bff}/me/orders`, { headers })
-    console.log('after logout:', after.status, await after.text())
+    await visitAsBrowser(bff)
   } finally {
     await app.close()
     await login.close()

@@ -1,7 +1,7 @@
 import { createTokenManager, type TokenManager } from '@oauth-interceptors/core'
 import { userTokens } from '@oauth-interceptors/core/sessions'
+import type { LoginClient } from '@oauth-interceptors/example-bff-login'
 import { oauthFetch } from '@oauth-interceptors/fetch'
-import type { LoginClient } from './login'
 
 export interface BffConfig extends LoginClient {
   /** The API called on the signed-in user's behalf. */
@@ -18,7 +18,8 @@ export interface UserApi {
  * Next patches `fetch` to cache responses; a token request (a POST with the client's
  * credentials) must never be answered from a cache, nor an API call made with a user's token.
  */
-export const noStoreFetch: typeof fetch = (input, init) => fetch(input, { ...init, cache: 'no-store' })
+export const noStoreFetch: typeof fetch = (input, init) =>
+  fetch(input, { ...init, cache: 'no-store' })
 
 // On globalThis: Next loads each route handler as its own module graph, and every route must
 // see the same sessions (the callback sets them, /me/orders reads them).
@@ -55,4 +56,13 @@ function required(name: string): string {
   const value = process.env[name]
   if (!value) throw new Error(`${name} is not set`)
   return value
+}
+
+/**
+ * The callback URL as the browser reached this app (its `Host` header): `request.url` in a
+ * route handler names the host Next listens on (`localhost`), not the one the browser used.
+ */
+export function callbackUrl(request: Request): string {
+  const url = new URL(request.url)
+  return `${url.protocol}//${request.headers.get('host') ?? url.host}/callback`
 }

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { startUserLoginServer } from '@oauth-interceptors/demo-servers'
+import { startUserLoginServer, visitAsBrowser } from '@oauth-interceptors/demo-servers'
 
 // Runs the built server (`nitropack build` first: `pnpm start` does both) against an embedded
 // login server, which approves every login at once and hosts the API; logs a user in, calls the
@@ -27,24 +27,7 @@ const bff = await new Promise<string>((resolve) => {
 console.log(`BFF listening on ${bff}`)
 
 try {
-  const started = await fetch(`${bff}/login`, { redirect: 'manual' })
-  const approved = await fetch(started.headers.get('location') ?? '', { redirect: 'manual' })
-  const callback = await fetch(approved.headers.get('location') ?? '', {
-    redirect: 'manual',
-    headers: {
-      cookie: started.headers
-        .getSetCookie()
-        .map((c) => c.split(';')[0])
-        .join('; '),
-    },
-  })
-  const cookie = callback.headers.getSetCookie().find((c) => c.startsWith('sid='))
-  const headers = { cookie: cookie?.split(';')[0] ?? '' }
-  const orders = await fetch(`${bff}/me/orders?status=open`, { headers })
-  console.log('signed in:', orders.status, await orders.text())
-  await fetch(`${bff}/logout`, { method: 'POST', headers })
-  const after = await fetch(`${bff}/me/orders`, { headers })
-  console.log('after logout:', after.status, await after.text())
+  await visitAsBrowser(bff)
 } finally {
   if (!process.env.PORT) {
     server.kill()

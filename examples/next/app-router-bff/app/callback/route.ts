@@ -4,8 +4,8 @@ import {
   readCookie,
   SESSION_COOKIE,
   STATE_COOKIE,
-} from '../../lib/login'
-import { noStoreFetch, userApi } from '../../lib/user-api'
+} from '@oauth-interceptors/example-bff-login'
+import { callbackUrl, noStoreFetch, userApi } from '../../lib/user-api'
 
 export const dynamic = 'force-dynamic'
 
@@ -19,9 +19,11 @@ export async function GET(request: Request): Promise<Response> {
   if (!code || !state || !expected || state !== expected) {
     return Response.json({ error: 'invalid_login' }, { status: 400 })
   }
-  const callback = new URL('/callback', request.url).href
   const session = crypto.randomUUID()
-  await tokens.setSession(session, await exchangeCode(config, code, callback, noStoreFetch))
+  await tokens.setSession(
+    session,
+    await exchangeCode(config, code, callbackUrl(request), noStoreFetch),
+  )
   const headers = new Headers({ location: '/' })
   headers.append('set-cookie', cookie(STATE_COOKIE, ''))
   headers.append('set-cookie', cookie(SESSION_COOKIE, session))

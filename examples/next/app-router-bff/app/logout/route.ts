@@ -1,4 +1,4 @@
-import { cookie, readCookie, SESSION_COOKIE } from '../../lib/login'
+import { cookie, readCookie, SESSION_COOKIE } from '@oauth-interceptors/example-bff-login'
 import { userApi } from '../../lib/user-api'
 
 /** POST /logout — ends the session here and in the store, and clears the cookie. */

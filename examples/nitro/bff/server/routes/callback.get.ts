@@ -1,4 +1,11 @@
 import {
+  cookie,
+  exchangeCode,
+  readCookie,
+  SESSION_COOKIE,
+  STATE_COOKIE,
+} from '@oauth-interceptors/example-bff-login'
+import {
   defineEventHandler,
   getQuery,
   getRequestHeader,
@@ -7,7 +14,6 @@ import {
   setResponseHeader,
   setResponseStatus,
 } from 'h3'
-import { cookie, exchangeCode, readCookie, SESSION_COOKIE, STATE_COOKIE } from '../utils/login'
 import { useUserApi } from '../utils/user-api'
 
 /** GET /callback — trades the code for the user's tokens and starts their session. */

@@ -1,5 +1,5 @@
+import { authorizationRequest, cookie, STATE_COOKIE } from '@oauth-interceptors/example-bff-login'
 import { defineEventHandler, getRequestURL, sendRedirect, setResponseHeader } from 'h3'
-import { authorizationRequest, cookie, STATE_COOKIE } from '../utils/login'
 import { useUserApi } from '../utils/user-api'
 
 /** GET /login — sends the browser to the authorization endpoint, `state` kept in a cookie. */

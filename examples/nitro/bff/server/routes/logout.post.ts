@@ -1,5 +1,5 @@
+import { cookie, readCookie, SESSION_COOKIE } from '@oauth-interceptors/example-bff-login'
 import { defineEventHandler, getRequestHeader, setResponseHeader, setResponseStatus } from 'h3'
-import { cookie, readCookie, SESSION_COOKIE } from '../utils/login'
 import { useUserApi } from '../utils/user-api'
 
 /** POST /logout — ends the session here and in the store, and clears the cookie. */

@@ -1,7 +1,7 @@
 import { createTokenManager, type TokenManager } from '@oauth-interceptors/core'
 import { userTokens } from '@oauth-interceptors/core/sessions'
+import type { LoginClient } from '@oauth-interceptors/example-bff-login'
 import { oauthOptions } from '@oauth-interceptors/ofetch'
-import type { LoginClient } from './login'
 
 export interface BffConfig extends LoginClient {
   /** The API called on the signed-in user's behalf. */

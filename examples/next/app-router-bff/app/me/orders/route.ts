@@ -1,5 +1,5 @@
 import { isOAuthInterceptorsError } from '@oauth-interceptors/core'
-import { readCookie, SESSION_COOKIE } from '../../../lib/login'
+import { readCookie, SESSION_COOKIE } from '@oauth-interceptors/example-bff-login'
 import { userApi } from '../../../lib/user-api'
 
 export const dynamic = 'force-dynamic'

@@ -1,7 +1,7 @@
 import { isOAuthInterceptorsError } from '@oauth-interceptors/core'
+import { readCookie, SESSION_COOKIE } from '@oauth-interceptors/example-bff-login'
 import { defineEventHandler, getQuery, getRequestHeader, setResponseStatus } from 'h3'
 import { FetchError } from 'ofetch'
-import { readCookie, SESSION_COOKIE } from '../../utils/login'
 import { useUserApi } from '../../utils/user-api'
 
 const loginRequired = { error: 'login_required', login: '/login' }
