@@ -1,4 +1,8 @@
-import { startUserLoginServer, type UserLoginServer } from '@oauth-interceptors/demo-servers'
+import {
+  bffEnvironment,
+  startUserLoginServer,
+  type UserLoginServer,
+} from '@oauth-interceptors/demo-servers'
 import { afterAll, beforeAll, describe, vi } from 'vitest'
 import { startWorkerd } from '../examples/hono/workerd-bff/src/workerd'
 import { bffContract } from './support/bff-contract'
@@ -12,13 +16,7 @@ let workerd: Awaited<ReturnType<typeof startWorkerd>>
 
 beforeAll(async () => {
   login = await startUserLoginServer()
-  workerd = await startWorkerd({
-    BFF_AUTHORIZE_URL: login.authorizeUrl,
-    BFF_TOKEN_URL: login.tokenUrl,
-    BFF_CLIENT_ID: login.clientId,
-    BFF_CLIENT_SECRET: login.clientSecret,
-    BFF_API_URL: login.apiUrl,
-  })
+  workerd = await startWorkerd(bffEnvironment(login))
 })
 
 afterAll(async () => {

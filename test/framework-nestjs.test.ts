@@ -1,8 +1,12 @@
 import { fileURLToPath } from 'node:url'
-import { startUserLoginServer, type UserLoginServer } from '@oauth-interceptors/demo-servers'
+import {
+  bffEnvironment,
+  startUserLoginServer,
+  type UserLoginServer,
+} from '@oauth-interceptors/demo-servers'
 import { afterAll, beforeAll, describe, vi } from 'vitest'
 import { bffContract } from './support/bff-contract'
-import { loginEnvironment, type ServerProcess, startServerProcess } from './support/server-process'
+import { type ServerProcess, startServerProcess } from './support/server-process'
 
 // NestJS as `pnpm start` runs it (tsx, its own process): HttpService with the interceptor
 // attached to its axiosRef.
@@ -18,7 +22,7 @@ beforeAll(async () => {
     ['--conditions=source', '--import', 'tsx', 'src/main.ts'],
     {
       cwd: fileURLToPath(new URL('../examples/nestjs/bff/', import.meta.url)),
-      env: { ...loginEnvironment(login), PORT: '0' },
+      env: { ...bffEnvironment(login), PORT: '0' },
     },
   )
 })

@@ -1,10 +1,14 @@
 import { execFile } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import { startUserLoginServer, type UserLoginServer } from '@oauth-interceptors/demo-servers'
+import {
+  bffEnvironment,
+  startUserLoginServer,
+  type UserLoginServer,
+} from '@oauth-interceptors/demo-servers'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { bffContract, logIn } from './support/bff-contract'
-import { loginEnvironment, type ServerProcess, startServerProcess } from './support/server-process'
+import { type ServerProcess, startServerProcess } from './support/server-process'
 
 // A real `next build` (Turbopack) and `next start`: App Router route handlers calling the API
 // through oauthFetch, with Next's patched fetch underneath.
@@ -23,7 +27,7 @@ beforeAll(async () => {
   login = await startUserLoginServer()
   next = await startServerProcess('pnpm', ['exec', 'next', 'start', '-H', '127.0.0.1', '-p', '0'], {
     cwd: example,
-    env: { ...loginEnvironment(login), ...quiet },
+    env: { ...bffEnvironment(login), ...quiet },
     ready: /Local:\s+(http:\/\/127\.0\.0\.1:\d+)[\s\S]*Ready in/,
   })
 })

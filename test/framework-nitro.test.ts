@@ -1,10 +1,14 @@
 import { execFile } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import { startUserLoginServer, type UserLoginServer } from '@oauth-interceptors/demo-servers'
+import {
+  bffEnvironment,
+  startUserLoginServer,
+  type UserLoginServer,
+} from '@oauth-interceptors/demo-servers'
 import { afterAll, beforeAll, describe, vi } from 'vitest'
 import { bffContract } from './support/bff-contract'
-import { loginEnvironment, type ServerProcess, startServerProcess } from './support/server-process'
+import { type ServerProcess, startServerProcess } from './support/server-process'
 
 // A real `nitropack build`, then its node-server output, with routes calling the API through
 // $fetch.create(oauthOptions(...)).
@@ -22,7 +26,7 @@ beforeAll(async () => {
   login = await startUserLoginServer()
   nitro = await startServerProcess(process.execPath, ['.output/server/index.mjs'], {
     cwd: example,
-    env: { ...loginEnvironment(login), NITRO_HOST: '127.0.0.1', NITRO_PORT: '0' },
+    env: { ...bffEnvironment(login), NITRO_HOST: '127.0.0.1', NITRO_PORT: '0' },
   })
 })
 

@@ -1,5 +1,4 @@
 import { type ChildProcess, spawn } from 'node:child_process'
-import type { UserLoginServer } from '@oauth-interceptors/demo-servers'
 
 /** A framework's server, started as its own process. */
 export interface ServerProcess {
@@ -9,17 +8,6 @@ export interface ServerProcess {
   output(): string
   /** Stops it (and its children) and waits for it to exit. */
   close(): Promise<void>
-}
-
-/** The environment the framework examples read their login client and API from. */
-export function loginEnvironment(login: UserLoginServer): Record<string, string> {
-  return {
-    BFF_AUTHORIZE_URL: login.authorizeUrl,
-    BFF_TOKEN_URL: login.tokenUrl,
-    BFF_CLIENT_ID: login.clientId,
-    BFF_CLIENT_SECRET: login.clientSecret,
-    BFF_API_URL: login.apiUrl,
-  }
 }
 
 /**

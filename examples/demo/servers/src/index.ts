@@ -48,4 +48,9 @@ export type {
   UserLoginServer,
   UserLoginServerOptions,
 } from './user-login-server'
-export { LOGIN_CLIENT, startUserLoginServer, visitAsBrowser } from './user-login-server'
+export {
+  bffEnvironment,
+  LOGIN_CLIENT,
+  startUserLoginServer,
+  visitAsBrowser,
+} from './user-login-server'

@@ -233,3 +233,14 @@ export async function visitAsBrowser(bff: string): Promise<void> {
   const after = await fetch(`${bff}/me/orders`, { headers })
   console.log('after logout:', after.status, await after.text())
 }
+
+/** The environment the BFF examples read their login client and API from, for `login`. */
+export function bffEnvironment(login: UserLoginServer): Record<string, string> {
+  return {
+    BFF_AUTHORIZE_URL: login.authorizeUrl,
+    BFF_TOKEN_URL: login.tokenUrl,
+    BFF_CLIENT_ID: login.clientId,
+    BFF_CLIENT_SECRET: login.clientSecret,
+    BFF_API_URL: login.apiUrl,
+  }
+}

@@ -1,19 +1,14 @@
-import { startUserLoginServer, visitAsBrowser } from '@oauth-interceptors/demo-servers'
+import {
+  bffEnvironment,
+  startUserLoginServer,
+  visitAsBrowser,
+} from '@oauth-interceptors/demo-servers'
 import { startWorkerd } from './workerd'
 
 // Bundles the worker and serves it with workerd, against an embedded login server (which
 // approves every login at once and hosts the API); logs a user in, calls the BFF, logs out.
 const login = await startUserLoginServer()
-const workerd = await startWorkerd(
-  {
-    BFF_AUTHORIZE_URL: login.authorizeUrl,
-    BFF_TOKEN_URL: login.tokenUrl,
-    BFF_CLIENT_ID: login.clientId,
-    BFF_CLIENT_SECRET: login.clientSecret,
-    BFF_API_URL: login.apiUrl,
-  },
-  Number(process.env.PORT ?? 0),
-)
+const workerd = await startWorkerd(bffEnvironment(login), Number(process.env.PORT ?? 0))
 const bff = workerd.url
 console.log(`BFF (workerd) listening on ${bff}`)
 

@@ -6,6 +6,7 @@ import {
 import { userTokens } from '@oauth-interceptors/core/sessions'
 import {
   authorizationRequest,
+  bffConfig,
   exchangeCode,
   SESSION_COOKIE,
   STATE_COOKIE,
@@ -14,8 +15,11 @@ import { oauthFetch } from '@oauth-interceptors/fetch'
 import { Hono } from 'hono'
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie'
 
-/** The worker's bindings: the login client and the API called on the user's behalf. */
-export interface Bindings {
+/**
+ * The worker's bindings: the login client and the API called on the user's behalf. A type, not
+ * an interface, so that bffConfig() takes it as a record of strings.
+ */
+export type Bindings = {
   BFF_AUTHORIZE_URL: string
   BFF_TOKEN_URL: string
   BFF_CLIENT_ID: string
@@ -44,12 +48,6 @@ function userApi(env: Bindings): UserApi {
   return created
 }
 
-const loginClient = (env: Bindings) => ({
-  authorizeUrl: env.BFF_AUTHORIZE_URL,
-  tokenUrl: env.BFF_TOKEN_URL,
-  clientId: env.BFF_CLIENT_ID,
-  clientSecret: env.BFF_CLIENT_SECRET,
-})
 const cookieOptions = { path: '/', httpOnly: true, sameSite: 'Lax' } as const
 const loginRequired = { error: 'login_required', login: '/login' }
 
@@ -63,7 +61,7 @@ const app = new Hono<{ Bindings: Bindings }>()
 
 app.get('/login', (c) => {
   const { url, state } = authorizationRequest(
-    loginClient(c.env),
+    bffConfig(c.env),
     new URL('/callback', c.req.url).href,
   )
   setCookie(c, STATE_COOKIE, state, cookieOptions)
@@ -79,7 +77,7 @@ app.get('/callback', async (c) => {
   }
   const callback = new URL('/callback', c.req.url).href
   const session = crypto.randomUUID()
-  const login = await exchangeCode(loginClient(c.env), code, callback)
+  const login = await exchangeCode(bffConfig(c.env), code, callback)
   await userApi(c.env).tokens.setSession(session, login)
   deleteCookie(c, STATE_COOKIE, { path: '/' })
   setCookie(c, SESSION_COOKIE, session, cookieOptions)

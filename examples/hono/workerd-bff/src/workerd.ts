@@ -4,7 +4,6 @@ import { createRequire } from 'node:module'
 import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
-import type { Bindings } from './worker'
 
 const root = fileURLToPath(new URL('../', import.meta.url))
 const out = `${root}build/`
@@ -31,7 +30,7 @@ export async function bundleWorker(): Promise<string> {
 }
 
 /** A workerd config: the worker on 127.0.0.1:`port`, its bindings, and loopback reachable. */
-function config(port: number, bindings: Bindings): string {
+function config(port: number, bindings: Readonly<Record<string, string>>): string {
   const text = Object.entries(bindings)
     .map(([name, value]) => `(name = ${JSON.stringify(name)}, text = ${JSON.stringify(value)})`)
     .join(',\n      ')
@@ -70,7 +69,7 @@ function freePort(): Promise<number> {
  * `close()` stops workerd.
  */
 export async function startWorkerd(
-  bindings: Bindings,
+  bindings: Readonly<Record<string, string>>,
   port?: number,
 ): Promise<{ url: string; close: () => Promise<void> }> {
   await bundleWorker()

@@ -16,9 +16,9 @@ import { createTokenManager, LoginRequiredError, type TokenManager } from '@oaut
 import { userTokens } from '@oauth-interceptors/core/sessions'
 import {
   authorizationRequest,
+  type BffConfig,
   cookie,
   exchangeCode,
-  type LoginClient,
   readCookie,
   SESSION_COOKIE,
   STATE_COOKIE,
@@ -26,11 +26,6 @@ import {
 import { isAxiosError } from 'axios'
 import type { Request, Response } from 'express'
 import { firstValueFrom } from 'rxjs'
-
-export interface BffConfig extends LoginClient {
-  /** The API called on the signed-in user's behalf. */
-  apiUrl: string
-}
 
 /** Injection tokens (named, as the example runs without decorator metadata). */
 export const BFF_CONFIG = Symbol('BFF_CONFIG')

@@ -1,12 +1,7 @@
 import { createTokenManager, type TokenManager } from '@oauth-interceptors/core'
 import { userTokens } from '@oauth-interceptors/core/sessions'
-import type { LoginClient } from '@oauth-interceptors/example-bff-login'
+import { type BffConfig, bffConfig } from '@oauth-interceptors/example-bff-login'
 import { oauthFetch } from '@oauth-interceptors/fetch'
-
-export interface BffConfig extends LoginClient {
-  /** The API called on the signed-in user's behalf. */
-  apiUrl: string
-}
 
 export interface UserApi {
   config: BffConfig
@@ -32,13 +27,7 @@ const shared = globalThis as typeof globalThis & { bffUserApi?: UserApi }
  */
 export function userApi(): UserApi {
   if (shared.bffUserApi) return shared.bffUserApi
-  const config: BffConfig = {
-    authorizeUrl: required('BFF_AUTHORIZE_URL'),
-    tokenUrl: required('BFF_TOKEN_URL'),
-    clientId: required('BFF_CLIENT_ID'),
-    clientSecret: required('BFF_CLIENT_SECRET'),
-    apiUrl: required('BFF_API_URL'),
-  }
+  const config = bffConfig(process.env)
   const tokens = createTokenManager({
     grant: userTokens({
       tokenUrl: config.tokenUrl,
@@ -50,12 +39,6 @@ export function userApi(): UserApi {
   const api = oauthFetch(tokens, { baseUrl: config.apiUrl, fetch: noStoreFetch })
   shared.bffUserApi = { config, tokens, api }
   return shared.bffUserApi
-}
-
-function required(name: string): string {
-  const value = process.env[name]
-  if (!value) throw new Error(`${name} is not set`)
-  return value
 }
 
 /**

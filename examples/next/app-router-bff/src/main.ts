@@ -1,5 +1,9 @@
 import { spawn } from 'node:child_process'
-import { startUserLoginServer, visitAsBrowser } from '@oauth-interceptors/demo-servers'
+import {
+  bffEnvironment,
+  startUserLoginServer,
+  visitAsBrowser,
+} from '@oauth-interceptors/demo-servers'
 
 // Runs the built app (`next build` first: `pnpm start` does both) with `next start`, against an
 // embedded login server, which approves every login at once and hosts the API; logs a user in,
@@ -10,11 +14,7 @@ const server = spawn('pnpm', ['exec', 'next', 'start', '-H', '127.0.0.1', '-p', 
   env: {
     ...process.env,
     NEXT_TELEMETRY_DISABLED: '1',
-    BFF_AUTHORIZE_URL: login.authorizeUrl,
-    BFF_TOKEN_URL: login.tokenUrl,
-    BFF_CLIENT_ID: login.clientId,
-    BFF_CLIENT_SECRET: login.clientSecret,
-    BFF_API_URL: login.apiUrl,
+    ...bffEnvironment(login),
   },
   stdio: ['ignore', 'pipe', 'inherit'],
   detached: true,

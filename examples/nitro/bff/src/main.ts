@@ -1,5 +1,9 @@
 import { spawn } from 'node:child_process'
-import { startUserLoginServer, visitAsBrowser } from '@oauth-interceptors/demo-servers'
+import {
+  bffEnvironment,
+  startUserLoginServer,
+  visitAsBrowser,
+} from '@oauth-interceptors/demo-servers'
 
 // Runs the built server (`nitropack build` first: `pnpm start` does both) against an embedded
 // login server, which approves every login at once and hosts the API; logs a user in, calls the
@@ -10,11 +14,7 @@ const server = spawn(process.execPath, ['.output/server/index.mjs'], {
     ...process.env,
     NITRO_HOST: '127.0.0.1',
     NITRO_PORT: process.env.PORT ?? '0',
-    BFF_AUTHORIZE_URL: login.authorizeUrl,
-    BFF_TOKEN_URL: login.tokenUrl,
-    BFF_CLIENT_ID: login.clientId,
-    BFF_CLIENT_SECRET: login.clientSecret,
-    BFF_API_URL: login.apiUrl,
+    ...bffEnvironment(login),
   },
   stdio: ['ignore', 'pipe', 'inherit'],
 })

@@ -77,3 +77,28 @@ export function cookie(name: string, value: string): string {
   const attributes = value ? '' : '; Max-Age=0'
   return `${name}=${encodeURIComponent(value)}; Path=/; HttpOnly; SameSite=Lax${attributes}`
 }
+
+/** A BFF's login client and the API it calls on its users' behalf. */
+export interface BffConfig extends LoginClient {
+  /** The API called on the signed-in user's behalf. */
+  apiUrl: string
+}
+
+/**
+ * The BFF's settings from `BFF_AUTHORIZE_URL`, `BFF_TOKEN_URL`, `BFF_CLIENT_ID`,
+ * `BFF_CLIENT_SECRET` and `BFF_API_URL` in `env` (`process.env`, or a worker's bindings).
+ */
+export function bffConfig(env: Readonly<Record<string, string | undefined>>): BffConfig {
+  const required = (name: string): string => {
+    const value = env[name]
+    if (!value) throw new Error(`${name} is not set: the BFF needs it to log users in`)
+    return value
+  }
+  return {
+    authorizeUrl: required('BFF_AUTHORIZE_URL'),
+    tokenUrl: required('BFF_TOKEN_URL'),
+    clientId: required('BFF_CLIENT_ID'),
+    clientSecret: required('BFF_CLIENT_SECRET'),
+    apiUrl: required('BFF_API_URL'),
+  }
+}

@@ -1,12 +1,7 @@
 import { createTokenManager, type TokenManager } from '@oauth-interceptors/core'
 import { userTokens } from '@oauth-interceptors/core/sessions'
-import type { LoginClient } from '@oauth-interceptors/example-bff-login'
+import { type BffConfig, bffConfig } from '@oauth-interceptors/example-bff-login'
 import { oauthOptions } from '@oauth-interceptors/ofetch'
-
-export interface BffConfig extends LoginClient {
-  /** The API called on the signed-in user's behalf. */
-  apiUrl: string
-}
 
 interface UserApi {
   config: BffConfig
@@ -23,13 +18,7 @@ let created: UserApi | undefined
  */
 export function useUserApi(): UserApi {
   if (created) return created
-  const config: BffConfig = {
-    authorizeUrl: required('BFF_AUTHORIZE_URL'),
-    tokenUrl: required('BFF_TOKEN_URL'),
-    clientId: required('BFF_CLIENT_ID'),
-    clientSecret: required('BFF_CLIENT_SECRET'),
-    apiUrl: required('BFF_API_URL'),
-  }
+  const config = bffConfig(process.env)
   const tokens = createTokenManager({
     grant: userTokens({
       tokenUrl: config.tokenUrl,
@@ -41,10 +30,4 @@ export function useUserApi(): UserApi {
   const api = $fetch.create(oauthOptions(tokens, { baseURL: config.apiUrl, timeout: 10_000 }))
   created = { config, tokens, api }
   return created
-}
-
-function required(name: string): string {
-  const value = process.env[name]
-  if (!value) throw new Error(`${name} is not set`)
-  return value
 }
