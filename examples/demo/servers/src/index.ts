@@ -43,3 +43,14 @@ export type {
   ResourceStats,
 } from './resource-server'
 export { startResourceServer } from './resource-server'
+export type {
+  IssuedUserToken,
+  UserLoginServer,
+  UserLoginServerOptions,
+} from './user-login-server'
+export {
+  bffEnvironment,
+  LOGIN_CLIENT,
+  startUserLoginServer,
+  visitAsBrowser,
+} from './user-login-server'

@@ -2,7 +2,18 @@ import {
   clientCredentials,
   createTokenManager,
   isOAuthInterceptorsError,
+  LoginRequiredError,
 } from '@oauth-interceptors/core'
+import { userTokens } from '@oauth-interceptors/core/sessions'
+import {
+  authorizationRequest,
+  cookie,
+  exchangeCode,
+  type LoginClient,
+  readCookie,
+  SESSION_COOKIE,
+  STATE_COOKIE,
+} from '@oauth-interceptors/example-bff-login'
 import { oauthFetch } from '@oauth-interceptors/fetch'
 import express, { type Express, type Request, type Response } from 'express'
 
@@ -13,6 +24,13 @@ export interface BffConfig {
   clientId: string
   clientSecret: string
   resource?: string
+  /** Per-user calls: where users log in, and the API called with each user's own token. */
+  users?: UserApiConfig
+}
+
+export interface UserApiConfig extends LoginClient {
+  /** The API called on the signed-in user's behalf. */
+  apiUrl: string
 }
 
 /** Request headers passed on to the upstream; the browser's cookies and credentials are not. */
@@ -70,6 +88,8 @@ export function createBff(config: BffConfig): Express {
     res.json({ orders, stock })
   })
 
+  if (config.users) userRoutes(app, config.users)
+
   // Token counters for monitoring; they carry no secret.
   app.get('/healthz', (_req, res) => {
     res.json({ ok: true, tokens: tokens.stats() })
@@ -84,6 +104,70 @@ export function createBff(config: BffConfig): Express {
     }
   })
   return app
+}
+
+/**
+ * Per-user tokens: `/login` and `/callback` log the user in (authorization code) and keep their
+ * tokens in a `userTokens()` manager under a random session id, the only thing the browser gets
+ * (an HttpOnly cookie). `/me/orders` calls the API with that session's token; a session without
+ * a usable token (never logged in, logged out, refresh token refused) answers 401 with where to
+ * log in. `/logout` ends the session.
+ */
+function userRoutes(app: Express, users: UserApiConfig): void {
+  const sessions = createTokenManager({
+    grant: userTokens({
+      tokenUrl: users.tokenUrl,
+      clientId: users.clientId,
+      clientSecret: users.clientSecret,
+    }),
+  })
+  const userApi = oauthFetch(sessions, { baseUrl: users.apiUrl })
+  const callbackUrl = (req: Request) => `${req.protocol}://${req.get('host')}/callback`
+
+  app.get('/login', (req, res) => {
+    const { url, state } = authorizationRequest(users, callbackUrl(req))
+    res.setHeader('set-cookie', cookie(STATE_COOKIE, state)).redirect(url)
+  })
+
+  app.get('/callback', async (req, res) => {
+    const { code, state } = req.query
+    const expected = readCookie(req.get('cookie'), STATE_COOKIE)
+    if (typeof code !== 'string' || typeof state !== 'string' || !expected || state !== expected) {
+      res.status(400).json({ error: 'invalid_login' })
+      return
+    }
+    const login = await exchangeCode(users, code, callbackUrl(req))
+    const session = crypto.randomUUID()
+    await sessions.setSession(session, login)
+    res
+      .setHeader('set-cookie', [cookie(STATE_COOKIE, ''), cookie(SESSION_COOKIE, session)])
+      .redirect('/')
+  })
+
+  app.get('/me/orders', async (req, res) => {
+    const session = readCookie(req.get('cookie'), SESSION_COOKIE)
+    if (!session) {
+      res.status(401).json({ error: 'login_required', login: '/login' })
+      return
+    }
+    const query = new URL(req.url, 'http://bff').search
+    try {
+      const response = await userApi(new URL(`/orders${query}`, users.apiUrl), {
+        tokenOptions: { session },
+        signal: AbortSignal.timeout(10_000),
+      })
+      await relay(response, res)
+    } catch (error) {
+      if (!(error instanceof LoginRequiredError)) throw error
+      res.status(401).json({ error: 'login_required', login: '/login' })
+    }
+  })
+
+  app.post('/logout', async (req, res) => {
+    const session = readCookie(req.get('cookie'), SESSION_COOKIE)
+    if (session) await sessions.endSession(session)
+    res.setHeader('set-cookie', cookie(SESSION_COOKIE, '')).status(204).end()
+  })
 }
 
 async function relay(from: globalThis.Response, to: Response): Promise<void> {
