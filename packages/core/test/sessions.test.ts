@@ -212,6 +212,66 @@ describe('userTokens(): a BFF holds each session’s tokens', () => {
     expect(form(seen[0]).refresh_token).toBe('rt-alice-0-0123456789')
   })
 
+  it('ends a session in every manager of a shared store when one ends it, without a token request', async () => {
+    const store = new MemoryTokenStore()
+    const a = manager({ store })
+    const b = manager({ store })
+    await a.setSession(ALICE, login('alice'))
+    expect((await b.getToken({ session: ALICE })).accessToken).toBe('at-alice-0')
+
+    await a.endSession(ALICE)
+
+    // b held Alice's tokens in memory; the store is the sessions' source of truth.
+    await expect(b.getToken({ session: ALICE })).rejects.toBeInstanceOf(LoginRequiredError)
+    b.invalidate('at-alice-0')
+    await expect(b.getToken({ session: ALICE })).rejects.toBeInstanceOf(LoginRequiredError)
+    expect(b.stats().requested).toBe(0)
+  })
+
+  it('never brings back an ended session with the refresh token memory still holds', async () => {
+    // The session ends in the store between this manager's read and its refresh.
+    const memory = new MemoryTokenStore()
+    let reads = 0
+    const store: TokenStore = {
+      get: (key) => (++reads === 1 ? memory.get(key) : undefined),
+      set: (key, token: Token) => memory.set(key, token),
+      delete: (key) => memory.delete(key),
+    }
+    const tokens = manager({ store })
+    await tokens.setSession(ALICE, login('alice'))
+    tokens.invalidate('at-alice-0')
+
+    await expect(tokens.getToken({ session: ALICE })).rejects.toBeInstanceOf(LoginRequiredError)
+    expect(tokens.stats().requested).toBe(0)
+  })
+
+  it("takes the session's token another manager refreshed, with one store read for concurrent calls", async () => {
+    const seen = refreshing()
+    const memory = new MemoryTokenStore()
+    let reads = 0
+    const store: TokenStore = {
+      get: (key) => {
+        reads++
+        return memory.get(key)
+      },
+      set: (key, token: Token) => memory.set(key, token),
+      delete: (key) => memory.delete(key),
+    }
+    const a = manager({ store })
+    const b = manager({ store })
+    await a.setSession(ALICE, login('alice'))
+    await b.getToken({ session: ALICE })
+    a.invalidate('at-alice-0')
+    expect((await a.getToken({ session: ALICE })).accessToken).toBe('at-r1')
+    reads = 0
+
+    const got = await Promise.all(Array.from({ length: 20 }, () => b.getToken({ session: ALICE })))
+
+    expect(new Set(got.map((token) => token.accessToken))).toEqual(new Set(['at-r1']))
+    expect(reads).toBe(1)
+    expect(seen).toHaveLength(1)
+  })
+
   it('never puts a session id into a store key or an event', async () => {
     refreshing()
     const keys: string[] = []

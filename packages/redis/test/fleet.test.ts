@@ -14,15 +14,16 @@ describeWithRedis('a fleet of 4 processes over one Redis', () => {
 
   // Single flight is the subject here, not failover: the core's default lock TTL, and a
   // store timeout (in fleet-process.ts) that a busy 2-core CI machine does not run into.
-  const start = async (lockTtl = 30_000) => {
+  const start = async (lockTtl = 30_000, size = 4, grant?: 'sessions') => {
     endpoint = await startTokenEndpoint()
     api = await startApi(endpoint.issued)
-    fleet = await startFleet(4, {
+    fleet = await startFleet(size, {
       REDIS_URL: redis.url,
       TOKEN_URL: endpoint.url,
       API_URL: api.url,
       FLEET_PREFIX: `fleet-${++scenario}:`,
       LOCK_TTL: lockTtl,
+      ...(grant && { FLEET_GRANT: grant }),
     })
   }
   const everyProcess = <T>(run: (process: FleetProcess) => Promise<T>) =>
@@ -112,5 +113,60 @@ describeWithRedis('a fleet of 4 processes over one Redis', () => {
     expect(afterDeath).toHaveLength(1)
     expect(new Set(survivors.flatMap((reply) => reply.accessTokens))).toEqual(new Set(['token-1']))
     expect(waited).toBeLessThan(lockTtl)
+  }, 120_000)
+
+  it('refreshes each user session once across two BFF processes, with its newest refresh token (2 × 100 calls, twice)', async () => {
+    await start(30_000, 2, 'sessions')
+    const [p1, p2] = fleet as [FleetProcess, FleetProcess]
+    const login = (user: string) => ({
+      access_token: `login-${user}`,
+      token_type: 'Bearer',
+      expires_in: 3600,
+      refresh_token: `login-refresh-${user}`,
+    })
+    await p1.ask(
+      { command: 'setSession', session: 'sid-alice', response: login('alice') },
+      'session',
+    )
+    await p1.ask({ command: 'setSession', session: 'sid-bob', response: login('bob') }, 'session')
+    const sessions = ['sid-alice', 'sid-bob']
+    // Both processes meet a 401 for the tokens given, 100 calls each, at once.
+    const rejectedRound = async (rejected: string[]) => {
+      const replies = await everyProcess((p) =>
+        p.ask({ command: 'sessionCalls', count: 100, sessions, rejected }, 'sessionCalls'),
+      )
+      expect(replies.flatMap((reply) => reply.failures)).toEqual([])
+      // Every call of a session, in either process, ends with the same new token.
+      const alice = new Set(replies.flatMap((reply) => reply.accessTokens['sid-alice'] ?? []))
+      const bob = new Set(replies.flatMap((reply) => reply.accessTokens['sid-bob'] ?? []))
+      expect(alice.size).toBe(1)
+      expect(bob.size).toBe(1)
+      return { alice: [...alice][0] as string, bob: [...bob][0] as string }
+    }
+
+    const first = await rejectedRound(['login-alice', 'login-bob'])
+    expect(endpoint.requests.map((r) => r.form.refresh_token).sort()).toEqual([
+      'login-refresh-alice',
+      'login-refresh-bob',
+    ])
+    expect(endpoint.requests.every((r) => r.form.grant_type === 'refresh_token')).toBe(true)
+
+    // The server rotated both refresh tokens: the second refreshes must send the new ones,
+    // whichever process stored them.
+    await rejectedRound([first.alice, first.bob])
+    expect(endpoint.requests).toHaveLength(4)
+    const rotated = endpoint.requests.slice(2).map((r) => r.form.refresh_token)
+    expect(rotated.sort()).toEqual(['refresh-1', 'refresh-2'])
+    console.info(
+      `[fleet] 2 BFF processes, 2 sessions, 2 rounds of 2 × 100 rejected calls: ${endpoint.requests.length} refresh(es), by ${endpoint.requests.map((r) => r.process).join(', ')}`,
+    )
+
+    // Logout in one process ends the session for the other.
+    await p1.ask({ command: 'endSession', session: 'sid-alice' }, 'session')
+    const after = await p2.ask(
+      { command: 'sessionCalls', count: 1, sessions: ['sid-alice'], rejected: [] },
+      'sessionCalls',
+    )
+    expect(after.failures).toEqual([expect.stringContaining('The session has no tokens')])
   }, 120_000)
 })

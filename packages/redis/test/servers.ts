@@ -7,10 +7,13 @@ export interface SeenTokenRequest {
   /** The `x-fleet-process` header the fleet processes add: which process asked. */
   process: string | undefined
   at: number
+  /** The form the request carried (`grant_type`, `refresh_token`, …). */
+  form: Record<string, string>
 }
 
 /**
- * A local OAuth token endpoint that counts requests and issues `token-1`, `token-2`, …
+ * A local OAuth token endpoint that counts requests and issues `token-1`, `token-2`, …; a
+ * `refresh_token` grant also gets a new refresh token, `refresh-1`, `refresh-2`, … (rotation).
  * With `stallFirst`, the first request is never answered (a holder stuck mid-refresh).
  */
 export interface TokenEndpoint {
@@ -40,18 +43,20 @@ export async function startTokenEndpoint(
       }),
   }
   const server = createServer(async (req, res) => {
-    await drain(req)
-    const seen = { process: header(req, 'x-fleet-process'), at: performance.now() }
+    const form = Object.fromEntries(new URLSearchParams(await text(req)))
+    const seen = { process: header(req, 'x-fleet-process'), at: performance.now(), form }
     requests.push(seen)
     onRequest?.(seen)
     onRequest = undefined
     if (endpoint.stallFirst && requests.length === 1) return // never answered
     const accessToken = `token-${issued.length + 1}`
     issued.push(accessToken)
+    const rotated = form.grant_type === 'refresh_token' ? `refresh-${issued.length}` : undefined
     json(res, 200, {
       access_token: accessToken,
       token_type: options.tokenType ?? 'Bearer',
       expires_in: options.expiresIn ?? 3600,
+      ...(rotated && { refresh_token: rotated }),
     })
   })
   const url = await listen(server)
@@ -88,6 +93,12 @@ export async function startApi(issued: readonly string[]): Promise<Api> {
 function header(req: IncomingMessage, name: string): string | undefined {
   const value = req.headers[name]
   return Array.isArray(value) ? value[0] : value
+}
+
+async function text(req: IncomingMessage): Promise<string> {
+  let body = ''
+  for await (const chunk of req) body += chunk
+  return body
 }
 
 async function drain(req: IncomingMessage): Promise<void> {

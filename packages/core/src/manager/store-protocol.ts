@@ -16,6 +16,11 @@ export interface SharedRefresh {
   fromStore(token: Token): Token
   /** With DPoP: the thumbprint of this manager's key; a DPoP token bound to another key is not used. */
   readonly binding?: string | undefined
+  /**
+   * The store is the key's only source of truth (a user session): a key missing from a working
+   * store has ended, and memory's copy must not bring it back with its refresh token.
+   */
+  readonly authoritative?: boolean | undefined
 }
 
 /**
@@ -63,7 +68,11 @@ export class StoreProtocol {
             shared = await this.#call(key, 'get', () => store.get(key))
             if (this.#usable(shared, refresh)) return refresh.fromStore(shared)
             const previous =
-              shared && shared !== STORE_FAILED && bound(shared, refresh) ? shared : refresh.current
+              shared && shared !== STORE_FAILED && bound(shared, refresh.binding)
+                ? shared
+                : ended(shared, refresh)
+                  ? undefined
+                  : refresh.current
             return await this.#save(key, await refresh.fromEndpoint(previous))
           } finally {
             await this.#call(key, 'release', () => lock.release())
@@ -80,7 +89,17 @@ export class StoreProtocol {
       }
     }
     // No lock: the newest refresh token known is the stored one, unless memory holds a newer token.
-    return this.#save(key, await refresh.fromEndpoint(newest(shared, refresh)))
+    const previous = ended(shared, refresh) ? undefined : newest(shared, refresh)
+    return this.#save(key, await refresh.fromEndpoint(previous))
+  }
+
+  /**
+   * What the store holds under `key` right now: `{ token }` (`undefined` when nothing), or
+   * `undefined` when the store failed (reported).
+   */
+  async read(key: string): Promise<{ token: Token | undefined } | undefined> {
+    const shared = await this.#call(key, 'get', () => this.#store.get(key))
+    return shared === STORE_FAILED ? undefined : { token: shared }
   }
 
   /** Stores `token` under `key`: tokens that came from elsewhere (a session's login). */
@@ -103,7 +122,7 @@ export class StoreProtocol {
     return (
       token !== undefined &&
       token !== STORE_FAILED &&
-      bound(token, refresh) &&
+      bound(token, refresh.binding) &&
       !(refresh.rejected && token.accessToken === replacing?.accessToken) &&
       (token.refreshAt === undefined || this.#now() < token.refreshAt) &&
       // A shared token older than the one being replaced was itself replaced already: Redis
@@ -137,8 +156,13 @@ export class StoreProtocol {
 }
 
 /** Whether `token` is bound to this manager's DPoP key, or needs no key (RFC 9449 §6). */
-function bound(token: Token, refresh: SharedRefresh): boolean {
-  return token.tokenType !== 'DPoP' || token.jkt === refresh.binding
+export function bound(token: Token, binding: string | undefined): boolean {
+  return token.tokenType !== 'DPoP' || token.jkt === binding
+}
+
+/** Whether an authoritative key is gone from a working store: ended elsewhere. */
+function ended(shared: Token | undefined | typeof STORE_FAILED, refresh: SharedRefresh): boolean {
+  return refresh.authoritative === true && shared === undefined
 }
 
 /**
@@ -150,7 +174,8 @@ function newest(
   refresh: SharedRefresh,
 ): Token | undefined {
   const current = refresh.current
-  if (shared === undefined || shared === STORE_FAILED || !bound(shared, refresh)) return current
+  if (shared === undefined || shared === STORE_FAILED || !bound(shared, refresh.binding))
+    return current
   if (
     current?.expiresAt !== undefined &&
     (shared.expiresAt === undefined || shared.expiresAt < current.expiresAt)

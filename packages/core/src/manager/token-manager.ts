@@ -38,7 +38,7 @@ import { earlyRefreshRetryAt, lifetimeFrom } from './expiry'
 import { LruMap } from './memory-store'
 import { backoff, Cooldowns, type RetryOptions, retryDelay } from './retry'
 import { asRevocationError, postRevocationRequest } from './revocation'
-import { StoreProtocol } from './store-protocol'
+import { bound, StoreProtocol } from './store-protocol'
 import { toToken } from './token-response'
 
 /** Options of {@link createTokenManager}; every one but `grant` may be left out. */
@@ -230,6 +230,10 @@ export class TokenManager {
   /** With a user-session grant: each session id's cache key (which holds the id's hash). */
   readonly #sessions: LruMap<string> | undefined
   readonly #shared: StoreProtocol | undefined
+  /** Whether each session call reads its session from the store (one given, maybe shared). */
+  readonly #readsSessions: boolean
+  /** The store reads of sessions under way, by key. */
+  readonly #reading = new Map<string, Promise<void>>()
   readonly #cooldowns: Cooldowns
   readonly #defaultKey: string
   readonly #tokenUrls = new EndpointSet()
@@ -302,6 +306,8 @@ export class TokenManager {
     this.#sessions = sessions && new LruMap(settings.cacheSize, 'cacheSize')
     // Sessions outnumber the cache: the rest wait in a store, in memory unless one is given.
     const store = settings.store ?? sessions?.store(settings.maxSessions)
+    // A store given may be shared with other managers: it holds the sessions, not memory.
+    this.#readsSessions = sessions !== undefined && settings.store !== undefined
     this.#shared =
       store &&
       new StoreProtocol(store, {
@@ -439,8 +445,43 @@ export class TokenManager {
       return Promise.reject(error)
     }
     const params = this.#grant.params
-    if (typeof key === 'string') return this.#serve(key, params, options?.signal)
-    return key.then((known) => this.#serve(known, params, options?.signal))
+    const serve = (known: string) =>
+      this.#readsSessions
+        ? this.#readSession(known).then(() => this.#serve(known, params, options?.signal))
+        : this.#serve(known, params, options?.signal)
+    return typeof key === 'string' ? serve(key) : key.then(serve)
+  }
+
+  /**
+   * With a shared store, the store holds the sessions: each call reads its session there first
+   * (one read for the calls of a session at once), so a session that another process ended is
+   * gone here too, and one it refreshed is taken as it is. A failing store leaves memory's copy.
+   */
+  #readSession(key: string): Promise<void> {
+    let reading = this.#reading.get(key)
+    if (reading === undefined) {
+      reading = this.#adoptStored(key).finally(() => this.#reading.delete(key))
+      this.#reading.set(key, reading)
+    }
+    return reading
+  }
+
+  async #adoptStored(key: string): Promise<void> {
+    const read = await this.#shared?.read(key)
+    if (read === undefined) return
+    const entry = this.#memory.get(key)
+    const stored = read.token
+    if (stored === undefined) {
+      // Ended by another process (or evicted from the store): no longer this process's either.
+      this.#drop(key)
+      return
+    }
+    if (entry?.token.accessToken === stored.accessToken) return
+    const older =
+      entry?.token.expiresAt !== undefined &&
+      (stored.expiresAt === undefined || stored.expiresAt < entry.token.expiresAt)
+    const binding = await this.#settings.dpop?.thumbprint()
+    if (!older && bound(stored, binding)) this.#fromStore(key, stored, entry ? 'expiring' : 'cold')
   }
 
   /** The cache key of session `id`: its SHA-256 with the grant's identity, computed once per id. */
@@ -497,10 +538,11 @@ export class TokenManager {
 
   /**
    * Forgets a user session's tokens, in memory and in the store (at logout): the next
-   * `getToken({ session: id })` rejects with a `LoginRequiredError`. With `revoke`, its refresh
-   * token and then its access token are revoked at the grant's revocation endpoint first
-   * (RFC 7009; see {@link revoke}): they are dropped whatever the answer, and a failure rejects
-   * with a `RevocationError` afterwards.
+   * `getToken({ session: id })` rejects with a `LoginRequiredError`, in every manager sharing the
+   * store (they read each session there). With `revoke`, its refresh token and then its access
+   * token are revoked at the grant's revocation endpoint first (RFC 7009; see {@link revoke}):
+   * they are dropped whatever the answer, and a failure rejects with a `RevocationError`
+   * afterwards.
    * @example
    * await tokens.endSession(request.session.id, { revoke: true })
    */
@@ -874,22 +916,26 @@ export class TokenManager {
         binding,
         current: entry?.token,
         rejected: entry?.rejected ?? false,
+        authoritative: this.#grant.sessions !== undefined,
         fromEndpoint,
-        fromStore: (token) => {
-          this.#remember(key, token)
-          this.#stats.fromStore++
-          this.#emit({
-            type: 'token_received',
-            key,
-            reason,
-            lifetime: lifetimeFrom(token, this.#now()),
-            source: 'store',
-          })
-          return token
-        },
+        fromStore: (token) => this.#fromStore(key, token, reason),
       })
     const dpop = this.#settings.dpop
     return dpop ? dpop.thumbprint().then(share) : share(undefined)
+  }
+
+  /** Takes `token`, which another manager or process stored under `key`. */
+  #fromStore(key: string, token: Token, reason: RefreshReason): Token {
+    this.#remember(key, token)
+    this.#stats.fromStore++
+    this.#emit({
+      type: 'token_received',
+      key,
+      reason,
+      lifetime: lifetimeFrom(token, this.#now()),
+      source: 'store',
+    })
+    return token
   }
 
   #remember(key: string, token: Token): void {

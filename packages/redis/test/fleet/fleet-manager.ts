@@ -5,11 +5,13 @@ import {
   type TokenManager,
 } from '@oauth-interceptors/core'
 import type { DPoPKey } from '@oauth-interceptors/core/dpop'
+import { userTokens } from '@oauth-interceptors/core/sessions'
 import type { RedisTokenStore } from '../../src/index'
 
 /**
- * The token manager every process of the test fleet runs: one client, a Redis store, and a
- * fetch that tags its token requests with the process name (so a test can tell who asked).
+ * The token manager every process of the test fleet runs: one client (with client credentials,
+ * or a BFF's user sessions), a Redis store, and a fetch that tags its token requests with the
+ * process name (so a test can tell who asked).
  */
 export function fleetManager(options: {
   tokenUrl: string
@@ -18,13 +20,16 @@ export function fleetManager(options: {
   lockTtl?: number | undefined
   onEvent?: ((event: TokenEvent) => void) | undefined
   dpop?: DPoPKey | undefined
+  /** @default 'client': client credentials */
+  grant?: 'client' | 'sessions' | undefined
 }): TokenManager {
+  const client = {
+    tokenUrl: options.tokenUrl,
+    clientId: 'fleet-client',
+    clientSecret: 'fleet-secret',
+  }
   return createTokenManager({
-    grant: clientCredentials({
-      tokenUrl: options.tokenUrl,
-      clientId: 'fleet-client',
-      clientSecret: 'fleet-secret',
-    }),
+    grant: options.grant === 'sessions' ? userTokens(client) : clientCredentials(client),
     store: options.store,
     lockTtl: options.lockTtl,
     retry: false,

@@ -29,6 +29,8 @@ export async function startFleet(
     API_URL: string
     FLEET_PREFIX: string
     LOCK_TTL: number
+    /** `sessions`: a BFF's user sessions (userTokens) instead of client credentials. */
+    FLEET_GRANT?: 'sessions'
   },
 ): Promise<FleetProcess[]> {
   const fleet = Array.from({ length: size }, (_, index) => {
