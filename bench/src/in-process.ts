@@ -176,9 +176,9 @@ export const inProcessSpecs: InProcessSpec[] = [
     name: '@oauth-interceptors/undici',
     ours: true,
     base: 'fetch (undici 7 Agent)',
-    create() {
+    create(tokens = manager()) {
       const dispatcher = new AnsweringDispatcher().compose(
-        undiciOAuthInterceptor({ manager: manager(), origins: [API] }),
+        undiciOAuthInterceptor({ manager: tokens, origins: [API] }),
       )
       return { send: viaDispatcher(dispatcher) }
     },
