@@ -444,12 +444,15 @@ export class TokenManager {
     } catch (error) {
       return Promise.reject(error)
     }
+    const signal = options?.signal
+    if (typeof key === 'string') return this.#serveSession(key, signal)
+    return key.then((known) => this.#serveSession(known, signal))
+  }
+
+  #serveSession(key: string, signal: AbortSignal | undefined): Promise<Token> {
     const params = this.#grant.params
-    const serve = (known: string) =>
-      this.#readsSessions
-        ? this.#readSession(known).then(() => this.#serve(known, params, options?.signal))
-        : this.#serve(known, params, options?.signal)
-    return typeof key === 'string' ? serve(key) : key.then(serve)
+    if (!this.#readsSessions) return this.#serve(key, params, signal)
+    return this.#readSession(key).then(() => this.#serve(key, params, signal))
   }
 
   /**
