@@ -8,6 +8,7 @@
  *   --only=bursts,overhead,get-token,client-auth,cpu,dpop,bundle,memory,sessions   run only these scenarios
  *   --quick                                               smaller counts, for a smoke run
  *   --compare=<git ref>                                   only 2c, against that ref in the same process
+ *   --compare-dir=<dir>                                   with --compare: the ref's checkout, installed and built there
  */
 import { execFileSync } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
@@ -96,7 +97,8 @@ const compare = args.find((arg) => arg.startsWith('--compare='))?.slice('--compa
 
 async function main(): Promise<void> {
   if (compare) {
-    const results = await runCompare(compare, { requests: 2_000, rounds: quick ? 4 : 40 })
+    const dir = args.find((arg) => arg.startsWith('--compare-dir='))?.slice('--compare-dir='.length)
+    const results = await runCompare(compare, { requests: 2_000, rounds: quick ? 4 : 40 }, dir)
     process.stdout.write(`${renderCompare(compare, results)}\n`)
     return
   }

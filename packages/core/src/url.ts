@@ -33,7 +33,13 @@ export class EndpointSet {
     this.#urls.add(comparableUrl(parsed ?? url))
   }
 
-  has(url: string | URL): boolean {
+  /**
+   * Whether `url` is one of the endpoints. `origin` is its origin when the caller knows it
+   * already (as `URL#origin` writes it): a URL on an origin none of them is on is then told
+   * without parsing it.
+   */
+  has(url: string | URL, origin?: string): boolean {
+    if (origin !== undefined && !this.#unparsed && !this.#origins.has(origin)) return false
     const parsed = typeof url === 'string' ? parse(url) : url
     if (parsed && !this.#unparsed && !this.#origins.has(parsed.origin)) return false
     return this.#urls.has(comparableUrl(parsed ?? url))
@@ -46,4 +52,24 @@ function parse(url: string): URL | undefined {
   } catch {
     return undefined
   }
+}
+
+/**
+ * The origin `url` starts with, when it is one of `origins` (each as `URL#origin` writes it)
+ * followed by the end of the authority: what `new URL(url).origin` returns, told from the
+ * string alone. `undefined` for anything else (another or a non-canonical origin, a relative
+ * URL), which the caller parses. A canonical origin followed by `/`, `?`, `#` or the end parses
+ * to itself, whatever follows.
+ * @example leadingOrigin('https://api.example.com/orders', new Set(['https://api.example.com'])) // 'https://api.example.com'
+ */
+export function leadingOrigin(url: string, origins: ReadonlySet<string>): string | undefined {
+  const start = url.startsWith('https://') ? 8 : url.startsWith('http://') ? 7 : 0
+  if (start === 0) return undefined
+  let end = start
+  for (; end < url.length; end++) {
+    const code = url.charCodeAt(end)
+    if (code === 0x2f || code === 0x3f || code === 0x23) break // / ? #
+  }
+  const origin = end === url.length ? url : url.slice(0, end)
+  return origins.has(origin) ? origin : undefined
 }
