@@ -55,21 +55,19 @@ function parse(url: string): URL | undefined {
 }
 
 /**
- * The origin `url` starts with, when it is one of `origins` (each as `URL#origin` writes it)
- * followed by the end of the authority: what `new URL(url).origin` returns, told from the
- * string alone. `undefined` for anything else (another or a non-canonical origin, a relative
- * URL), which the caller parses. A canonical origin followed by `/`, `?`, `#` or the end parses
- * to itself, whatever follows.
- * @example leadingOrigin('https://api.example.com/orders', new Set(['https://api.example.com'])) // 'https://api.example.com'
+ * The origin `url` starts with, when it is one of `origins` followed by the end of the
+ * authority: what `new URL(url).origin` returns, told from the string alone. Each of `origins`
+ * must be an http(s) origin as `URL#origin` writes it (canonical): such an origin followed by
+ * `/`, `?`, `#` or the end parses to itself, whatever follows. `undefined` for anything else
+ * (another or a non-canonical origin, a relative URL), which the caller parses.
+ * @example leadingOrigin('https://api.example.com/orders', ['https://api.example.com']) // 'https://api.example.com'
  */
-export function leadingOrigin(url: string, origins: ReadonlySet<string>): string | undefined {
-  const start = url.startsWith('https://') ? 8 : url.startsWith('http://') ? 7 : 0
-  if (start === 0) return undefined
-  let end = start
-  for (; end < url.length; end++) {
-    const code = url.charCodeAt(end)
-    if (code === 0x2f || code === 0x3f || code === 0x23) break // / ? #
+export function leadingOrigin(url: string, origins: readonly string[]): string | undefined {
+  for (const origin of origins) {
+    if (!url.startsWith(origin)) continue
+    if (url.length === origin.length) return origin
+    const next = url.charCodeAt(origin.length)
+    if (next === 0x2f || next === 0x3f || next === 0x23) return origin // / ? #
   }
-  const origin = end === url.length ? url : url.slice(0, end)
-  return origins.has(origin) ? origin : undefined
+  return undefined
 }

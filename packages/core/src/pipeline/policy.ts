@@ -90,6 +90,8 @@ export class RequestPolicy {
   /** The manager's DPoP key (its `dpop` option): DPoP tokens go with a proof of it. */
   readonly dpop: DPoPKey | undefined
   readonly #origins: ReadonlySet<string> | '*'
+  /** The allowed http(s) origins, which a URL string can be checked against without parsing it. */
+  readonly #httpOrigins: readonly string[]
   readonly #header: string
   readonly #scheme: string | false
   readonly #static: Readonly<Record<string, string>>
@@ -102,6 +104,8 @@ export class RequestPolicy {
     const options = withManager(config)
     this.manager = options.manager
     this.#origins = allowedOrigins(options.origins, context)
+    this.#httpOrigins =
+      this.#origins === '*' ? [] : [...this.#origins].filter((origin) => /^https?:/.test(origin))
     this.#header = (options.header ?? 'authorization').toLowerCase()
     if (!HEADER_NAME.test(this.#header)) {
       throw new ConfigError(
@@ -187,9 +191,7 @@ export class RequestPolicy {
 
   /** The allowed origin a URL string plainly starts with: most requests need no URL parsing. */
   #leadingOrigin(url: string | URL): string | undefined {
-    return typeof url === 'string' && this.#origins !== '*'
-      ? leadingOrigin(url, this.#origins)
-      : undefined
+    return typeof url === 'string' ? leadingOrigin(url, this.#httpOrigins) : undefined
   }
 
   /**
