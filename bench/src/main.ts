@@ -11,7 +11,7 @@
  *   --compare-dir=<dir>                                   with --compare: the ref's checkout, installed and built there
  */
 import { execFileSync } from 'node:child_process'
-import { writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os'
 import { fileURLToPath } from 'node:url'
@@ -90,6 +90,9 @@ function machine(): Machine {
     seconds: 0,
   }
 }
+
+/** The hand-written section RESULTS.md keeps across runs. */
+const PROFILES_HEADING = '## 5. Where the added CPU and bytes are (profiles)'
 
 const log = (message: string) => process.stderr.write(`[bench] ${message}\n`)
 
@@ -191,7 +194,11 @@ async function main(): Promise<void> {
   process.stdout.write(`${markdown}\n`)
   if (!only && !quick) {
     const file = fileURLToPath(new URL('../RESULTS.md', import.meta.url))
-    writeFileSync(file, markdown)
+    // Section 5 (CPU profiles, bytes per source file) is written by hand from profile.ts and
+    // bundle-inputs.ts: carried over from the previous file.
+    const previous = existsSync(file) ? readFileSync(file, 'utf8') : ''
+    const profiles = previous.indexOf(PROFILES_HEADING)
+    writeFileSync(file, profiles === -1 ? markdown : `${markdown}\n\n${previous.slice(profiles)}`)
     // The repo's formatter pads the tables; format here so that `pnpm lint` passes on the file.
     const biome = createRequire(import.meta.url).resolve('@biomejs/biome/bin/biome')
     execFileSync(process.execPath, [biome, 'format', '--write', file], { stdio: 'ignore' })
