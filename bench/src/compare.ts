@@ -56,11 +56,24 @@ async function checkout(ref: string): Promise<{ specs: InProcessSpec[]; remove()
   }
 }
 
+/** Loads the in-process clients of a checkout already installed and built in `dir`. */
+async function existing(dir: string): Promise<{ specs: InProcessSpec[]; remove(): void }> {
+  const module = (await import(pathToFileURL(join(dir, 'bench/src/in-process.ts')).href)) as {
+    inProcessSpecs: InProcessSpec[]
+  }
+  return { specs: module.inProcessSpecs, remove: () => {} }
+}
+
+/**
+ * 2c of this checkout against `ref`; with `dir`, against the checkout of it already installed
+ * and built there (kept), for comparing again after each change without a new checkout.
+ */
 export async function runCompare(
   ref: string,
   options: { requests: number; rounds: number },
+  dir?: string,
 ): Promise<CompareResult[]> {
-  const other = await checkout(ref)
+  const other = dir ? await existing(dir) : await checkout(ref)
   try {
     const results: CompareResult[] = []
     for (const spec of inProcessSpecs.filter((spec) => spec.ours)) {

@@ -8,9 +8,10 @@
  *   --only=bursts,overhead,get-token,client-auth,cpu,dpop,bundle,memory,sessions   run only these scenarios
  *   --quick                                               smaller counts, for a smoke run
  *   --compare=<git ref>                                   only 2c, against that ref in the same process
+ *   --compare-dir=<dir>                                   with --compare: the ref's checkout, installed and built there
  */
 import { execFileSync } from 'node:child_process'
-import { writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os'
 import { fileURLToPath } from 'node:url'
@@ -90,13 +91,17 @@ function machine(): Machine {
   }
 }
 
+/** The hand-written section RESULTS.md keeps across runs. */
+const PROFILES_HEADING = '## 5. Where the added CPU and bytes are (profiles)'
+
 const log = (message: string) => process.stderr.write(`[bench] ${message}\n`)
 
 const compare = args.find((arg) => arg.startsWith('--compare='))?.slice('--compare='.length)
 
 async function main(): Promise<void> {
   if (compare) {
-    const results = await runCompare(compare, { requests: 2_000, rounds: quick ? 4 : 40 })
+    const dir = args.find((arg) => arg.startsWith('--compare-dir='))?.slice('--compare-dir='.length)
+    const results = await runCompare(compare, { requests: 2_000, rounds: quick ? 4 : 40 }, dir)
     process.stdout.write(`${renderCompare(compare, results)}\n`)
     return
   }
@@ -189,7 +194,11 @@ async function main(): Promise<void> {
   process.stdout.write(`${markdown}\n`)
   if (!only && !quick) {
     const file = fileURLToPath(new URL('../RESULTS.md', import.meta.url))
-    writeFileSync(file, markdown)
+    // Section 5 (CPU profiles, bytes per source file) is written by hand from profile.ts and
+    // bundle-inputs.ts: carried over from the previous file.
+    const previous = existsSync(file) ? readFileSync(file, 'utf8') : ''
+    const profiles = previous.indexOf(PROFILES_HEADING)
+    writeFileSync(file, profiles === -1 ? markdown : `${markdown}\n\n${previous.slice(profiles)}`)
     // The repo's formatter pads the tables; format here so that `pnpm lint` passes on the file.
     const biome = createRequire(import.meta.url).resolve('@biomejs/biome/bin/biome')
     execFileSync(process.execPath, [biome, 'format', '--write', file], { stdio: 'ignore' })

@@ -10,6 +10,7 @@ import {
   type Exchange,
   type ExchangeOptions,
   isReplayableBody,
+  joinUrl,
   type RequestPolicy,
   resolveUrl,
   withManager,
@@ -114,7 +115,7 @@ export function oauthInterceptor(config: AuthConfig): OAuthInterceptor {
 
 /** Starts the exchange of a request the policy applies to, bounded as axios bounds it. */
 function begin(policy: RequestPolicy, config: Call): Exchange | undefined {
-  const url = resolveUrl(config.url, config.baseURL, config.allowAbsoluteUrls !== false)
+  const url = joinUrl(config.url, config.baseURL, config.allowAbsoluteUrls !== false)
   const { signal, timeout } = config
   const { skipAuth, tokenOptions, method } = config
   const options: ExchangeOptions = { skipAuth, tokenOptions, method }

@@ -7,7 +7,7 @@
  */
 export type { Exchange, ExchangeOptions } from './pipeline/exchange'
 export type { CredentialedRequest, FetchFunction } from './pipeline/fetch'
-export { fetchWithCredentials, requestOf, requestUrl, resolveUrl } from './pipeline/fetch'
+export { fetchWithCredentials, joinUrl, requestOf, requestUrl, resolveUrl } from './pipeline/fetch'
 export type { RequestPolicy } from './pipeline/policy'
 export { createRequestPolicy, withManager } from './pipeline/policy'
 export type {

@@ -33,7 +33,13 @@ export class EndpointSet {
     this.#urls.add(comparableUrl(parsed ?? url))
   }
 
-  has(url: string | URL): boolean {
+  /**
+   * Whether `url` is one of the endpoints. `origin` is its origin when the caller knows it
+   * already (as `URL#origin` writes it): a URL on an origin none of them is on is then told
+   * without parsing it.
+   */
+  has(url: string | URL, origin?: string): boolean {
+    if (origin !== undefined && !this.#unparsed && !this.#origins.has(origin)) return false
     const parsed = typeof url === 'string' ? parse(url) : url
     if (parsed && !this.#unparsed && !this.#origins.has(parsed.origin)) return false
     return this.#urls.has(comparableUrl(parsed ?? url))
@@ -46,4 +52,22 @@ function parse(url: string): URL | undefined {
   } catch {
     return undefined
   }
+}
+
+/**
+ * The origin `url` starts with, when it is one of `origins` followed by the end of the
+ * authority: what `new URL(url).origin` returns, told from the string alone. Each of `origins`
+ * must be an http(s) origin as `URL#origin` writes it (canonical): such an origin followed by
+ * `/`, `?`, `#` or the end parses to itself, whatever follows. `undefined` for anything else
+ * (another or a non-canonical origin, a relative URL), which the caller parses.
+ * @example leadingOrigin('https://api.example.com/orders', ['https://api.example.com']) // 'https://api.example.com'
+ */
+export function leadingOrigin(url: string, origins: readonly string[]): string | undefined {
+  for (const origin of origins) {
+    if (!url.startsWith(origin)) continue
+    if (url.length === origin.length) return origin
+    const next = url.charCodeAt(origin.length)
+    if (next === 0x2f || next === 0x3f || next === 0x23) return origin // / ? #
+  }
+  return undefined
 }

@@ -98,11 +98,14 @@ export function oauthOptions(
       'oauthOptions() (ky cannot show it the prefixUrl: pass oauthOptions(config, { prefixUrl }))',
   })
   // A Request's body is a stream whatever it was made from; ky's options still hold the source.
+  // Noted only where that differs from a Request's own answer (a body or none): most requests
+  // add no entry (an entry per request is work for the garbage collector).
   const replayable = new WeakMap<Request, boolean>()
   const note = (...args: HookArguments): undefined => {
     const [first, second] = args
     const { request, options } = 'options' in first ? first : { request: first, options: second }
-    replayable.set(request, isReplayableBody((options as { body?: unknown }).body))
+    const source = isReplayableBody((options as { body?: unknown }).body)
+    if (source !== (request.body === null)) replayable.set(request, source)
   }
   const stopRetry = (state: { request: Request; options: object; error: unknown }): undefined => {
     if (isOAuthInterceptorsError(state.error)) throw state.error

@@ -106,7 +106,7 @@ export function oauthOptions(config: AuthConfig, options: FetchOptions = {}): OA
   /** The exchange of a request the policy applies to, bounded as ofetch bounds it. */
   const start = (context: FetchContext): Exchange | undefined => {
     const { request, options } = context
-    const url = resolve(request, options.baseURL)
+    const url = target(request, options.baseURL)
     const { skipAuth, signal, timeout, tokenOptions, method } = options
     const bounds: ExchangeOptions = { skipAuth, tokenOptions, method }
     // Most requests have neither, so most make no error factories.
@@ -115,7 +115,7 @@ export function oauthOptions(config: AuthConfig, options: FetchOptions = {}): OA
       Object.assign(bounds, { signal, abortError: fail, timeout })
       bounds.timeoutError = () => fail(timeoutError())
     }
-    return url && policy.exchange(url, bounds)
+    return policy.exchange(url, bounds)
   }
 
   const complete = async (context: FetchContext & { response: FetchResponse<unknown> }) => {
@@ -166,9 +166,15 @@ function timeoutError(): Error {
   return Object.assign(error, { code: 23 })
 }
 
+/** The URL ofetch will fetch, joined the way it does (ufo's `withBase`); the policy resolves it. */
+function target(request: FetchRequest | URL, baseURL: string | undefined): string | URL {
+  if (typeof request === 'string') return withBase(request, baseURL ?? '')
+  return 'href' in request ? request : request.url
+}
+
 /** The absolute URL ofetch will fetch, joined the way it does (ufo's `withBase`). */
 function resolve(request: FetchRequest | URL, baseURL: string | undefined): URL | undefined {
-  return requestUrl(typeof request === 'string' ? withBase(request, baseURL ?? '') : request)
+  return requestUrl(target(request, baseURL))
 }
 
 function list<T>(hooks: T | readonly T[] | undefined): T[] {

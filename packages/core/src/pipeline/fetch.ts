@@ -34,10 +34,10 @@ export async function fetchWithCredentials(
   options: CredentialedRequest = {},
 ): Promise<Response> {
   const request = requestOf(input)
-  const url = requestUrl(input)
   const signal = init.signal !== undefined ? init.signal : request?.signal
-  const exchange = url && policy.exchange(url, signal ? { signal, ...options } : options)
-  if (!exchange || !url) return fetch(input, init)
+  const target = typeof input === 'string' ? input : 'href' in input ? input.href : input.url
+  const exchange = policy.exchange(target, signal ? { signal, ...options } : options)
+  if (!exchange) return fetch(input, init)
 
   let body = init.body !== undefined ? init.body : (request?.body ?? null)
   const replayable =
@@ -51,11 +51,14 @@ export async function fetchWithCredentials(
   const mode = init.redirect ?? request?.redirect ?? 'follow'
   const manual = policy.followsRedirects && mode === 'follow'
   const redirect = manual ? MANUAL : undefined
-  const headers = new Headers(init.headers ?? request?.headers)
-  await exchange.sign(headers, undefined, method)
+  const credentials = (await exchange.credentials(undefined, method)) as Record<string, string>
+  const given = init.headers ?? request?.headers
+  // With no headers of its own, the request's headers are the credentials: no Headers to copy.
+  const headers = given === undefined ? credentials : withCredentials(given, credentials)
   const reuse = body !== null && body !== request?.body ? { body } : undefined
   const response = await fetch(input, { ...init, ...reuse, headers, ...redirect })
   if (!needsCompletion(exchange, response, manual)) return response
+  const url = requestUrl(target) as URL // the exchange started from it
   const transport = {
     followsRedirects: manual,
     landedAt: (response: Response) => (response.redirected ? response.url : undefined),
@@ -74,8 +77,15 @@ export async function fetchWithCredentials(
       return sent
     },
   }
-  const start = { url, method, headers, body, replayable }
+  const start = { url, method, headers: new Headers(headers), body, replayable }
   return completeExchange(exchange, start, response, transport)
+}
+
+/** `given` headers with `credentials` set on a copy (any case of their names replaced). */
+function withCredentials(given: HeadersInit, credentials: Record<string, string>): Headers {
+  const headers = new Headers(given)
+  for (const name in credentials) headers.set(name, credentials[name] as string)
+  return headers
 }
 
 /** Frees the body of a response that is never read. */
@@ -95,13 +105,32 @@ export function requestOf(input: string | URL | Request): Request | undefined {
  * @example resolveUrl('/orders', 'https://api.example.com/v1/') // https://api.example.com/v1/orders
  */
 export function resolveUrl(url = '', base?: string, allowAbsolute = true): URL | undefined {
-  const absolute = /^([a-z][a-z\d+\-.]*:)?\/\//i.test(url)
-  const joined =
-    !base || (absolute && allowAbsolute) || url === ''
-      ? url || base || ''
-      : `${base.replace(/\/+$/, '')}/${url.replace(/^\/+/, '')}`
+  const joined = joinUrl(url, base, allowAbsolute)
   return joined ? requestUrl(joined) : undefined
 }
+
+/**
+ * The URL a client with a base URL requests, joined as {@link resolveUrl} joins it but not
+ * parsed: `RequestPolicy.exchange()` takes it as it is, and parses only what it must.
+ * @returns `''` for neither URL nor base
+ * @example joinUrl('/orders', 'https://api.example.com/v1/') // 'https://api.example.com/v1/orders'
+ */
+export function joinUrl(url = '', base?: string, allowAbsolute = true): string {
+  if (!base || url === '') return url || base || ''
+  if (allowAbsolute && ABSOLUTE.test(url)) return url
+  // Most bases have no trailing slash and most paths one leading slash: no regex needed then.
+  const head = base.endsWith('/') ? base.replace(/\/+$/, '') : base
+  const tail =
+    url.charCodeAt(0) !== 0x2f
+      ? url
+      : url.charCodeAt(1) !== 0x2f
+        ? url.slice(1)
+        : url.replace(/^\/+/, '')
+  return `${head}/${tail}`
+}
+
+/** A URL with a scheme or protocol-relative (`//host`): not joined to a base URL. */
+const ABSOLUTE = /^([a-z][a-z\d+\-.]*:)?\/\//i
 
 /** The absolute URL fetch would request; a relative one resolves against the page, as in browsers. */
 export function requestUrl(input: string | URL | Request): URL | undefined {

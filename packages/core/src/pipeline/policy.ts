@@ -5,7 +5,9 @@ import {
   type TokenManagerOptions,
 } from '../manager/token-manager'
 import type { DPoPKey, Token } from '../types'
+import { leadingOrigin } from '../url'
 import { Exchange, type ExchangeOptions } from './exchange'
+import { requestUrl } from './fetch'
 
 /** A response as every client exposes it: a status and headers with `get`. */
 export interface ResponseLike {
@@ -88,6 +90,8 @@ export class RequestPolicy {
   /** The manager's DPoP key (its `dpop` option): DPoP tokens go with a proof of it. */
   readonly dpop: DPoPKey | undefined
   readonly #origins: ReadonlySet<string> | '*'
+  /** The allowed http(s) origins, which a URL string can be checked against without parsing it. */
+  readonly #httpOrigins: readonly string[]
   readonly #header: string
   readonly #scheme: string | false
   readonly #static: Readonly<Record<string, string>>
@@ -100,6 +104,8 @@ export class RequestPolicy {
     const options = withManager(config)
     this.manager = options.manager
     this.#origins = allowedOrigins(options.origins, context)
+    this.#httpOrigins =
+      this.#origins === '*' ? [] : [...this.#origins].filter((origin) => /^https?:/.test(origin))
     this.#header = (options.header ?? 'authorization').toLowerCase()
     if (!HEADER_NAME.test(this.#header)) {
       throw new ConfigError(
@@ -153,6 +159,8 @@ export class RequestPolicy {
 
   /** Whether a request to `url` gets the token: an allowed origin, and not a token endpoint. */
   appliesTo(url: string | URL): boolean {
+    const origin = this.#leadingOrigin(url)
+    if (origin !== undefined) return !this.manager.isTokenEndpoint(url, origin)
     let parsed: URL
     try {
       parsed = typeof url === 'string' ? new URL(url) : url
@@ -160,16 +168,30 @@ export class RequestPolicy {
       return false
     }
     if (this.#origins !== '*' && !this.#origins.has(parsed.origin)) return false
-    return !this.manager.isTokenEndpoint(parsed)
+    return !this.manager.isTokenEndpoint(parsed, parsed.origin)
   }
 
   /**
    * Starts one request through the pipeline, or returns `undefined` when it gets no
    * credentials at all (`skipAuth`, another origin, a token endpoint): send it as it is then.
+   * A URL string is resolved as fetch resolves it (a relative one against the page, in browsers).
    */
   exchange(url: string | URL, options: ExchangeOptions = {}): Exchange | undefined {
-    if (options.skipAuth === true || !this.appliesTo(url)) return undefined
-    return new Exchange(this, url, options)
+    if (options.skipAuth === true) return undefined
+    const origin = this.#leadingOrigin(url)
+    if (origin !== undefined) {
+      return this.manager.isTokenEndpoint(url, origin)
+        ? undefined
+        : new Exchange(this, url, options)
+    }
+    const target = typeof url === 'string' ? requestUrl(url) : url
+    if (target === undefined || !this.appliesTo(target)) return undefined
+    return new Exchange(this, target, options)
+  }
+
+  /** The allowed origin a URL string plainly starts with: most requests need no URL parsing. */
+  #leadingOrigin(url: string | URL): string | undefined {
+    return typeof url === 'string' ? leadingOrigin(url, this.#httpOrigins) : undefined
   }
 
   /**
