@@ -23,8 +23,14 @@ const build = {
 
 export default defineConfig([
   { ...build, format: ['esm'] },
-  // jose (ESM-only) stays external here too: only core/jwt and core/dpop use it, and their
-  // CommonJS build loads it with require(esm) (Node.js 20.19 and later); bundled, the CJS chunk
-  // transform breaks it.
-  { ...build, format: ['cjs'] },
+  {
+    ...build,
+    format: ['cjs'],
+    // p-memoize is ESM-only: bundle it (and what it imports) so that CommonJS users
+    // such as NestJS apps can require() core. The ESM build keeps it as a dependency.
+    // jose (ESM-only too) stays external: only core/jwt and core/dpop use it, and their CommonJS
+    // build loads it with require(esm) (Node.js 20.19 and later); bundled, the CJS chunk
+    // transform breaks it.
+    noExternal: ['p-memoize', 'mimic-function'],
+  },
 ])

@@ -1,3 +1,4 @@
+import pMemoize from 'p-memoize'
 import {
   ConfigError,
   isOAuthInterceptorsError,
@@ -252,11 +253,8 @@ export class TokenManager {
   }
   /** Keys whose tokens the API keeps rejecting (see {@link reject}); none in the common case. */
   readonly #rejections = new Map<string, Rejections>()
-  /**
-   * The one refresh under way per key, shared by every caller of that key until it settles (a
-   * rejected one is not kept); `close()` waits for them before revoking.
-   */
-  readonly #flights = new Map<string, Promise<Token>>()
+  /** Token requests under way, so that `close()` can wait for them before revoking. */
+  readonly #inFlight = new Set<Promise<Token>>()
   /**
    * Fingerprints (never the tokens) of refresh tokens `revoke()` revoked, so that none is sent
    * again, e.g. the one a `refreshTokenGrant` starts from when the server did not rotate it.
@@ -266,6 +264,8 @@ export class TokenManager {
   readonly #listeners = new Set<(event: TokenEvent) => void>()
   /** Set by `close()`: `getToken()` then rejects. */
   #closed = false
+  /** One in-flight refresh per key (p-memoize with `cache: false` only shares pending promises). */
+  readonly #flight: (key: string, reason: RefreshReason, params: ResolvedParams) => Promise<Token>
 
   constructor(options: TokenManagerOptions) {
     const given = validateManagerOptions(options)
@@ -326,6 +326,11 @@ export class TokenManager {
     // With an issuer, the token endpoint is added once the metadata names it (see #send).
     if (this.#grant.issuer === undefined) this.#tokenUrls.add(this.#grant.tokenUrl)
     if (this.#grant.revocationUrl !== undefined) this.#tokenUrls.add(this.#grant.revocationUrl)
+    this.#flight = pMemoize(
+      (key: string, reason: RefreshReason, params: ResolvedParams) =>
+        this.#refresh(key, reason, params),
+      { cache: false },
+    )
   }
 
   /**
@@ -375,21 +380,13 @@ export class TokenManager {
     if (signal?.aborted) return Promise.reject(signal.reason)
     const reason: RefreshReason =
       entry === undefined ? 'cold' : entry.rejected ? 'rejected' : 'expiring'
-    const flight = this.#flights.get(key) ?? this.#startFlight(key, reason, params)
+    const flight = this.#flight(key, reason, params)
+    if (!this.#inFlight.has(flight)) {
+      this.#inFlight.add(flight)
+      const done = () => this.#inFlight.delete(flight)
+      flight.then(done, done)
+    }
     return signal ? abortable(flight, signal) : flight
-  }
-
-  /** Starts the refresh of `key` that every caller shares until it settles. */
-  #startFlight(key: string, reason: RefreshReason, params: ResolvedParams): Promise<Token> {
-    const flight = (async () => {
-      try {
-        return await this.#refresh(key, reason, params)
-      } finally {
-        this.#flights.delete(key)
-      }
-    })()
-    this.#flights.set(key, flight)
-    return flight
   }
 
   /** `getToken()` of a token exchange grant: the call's subject token is part of the key. */
@@ -725,7 +722,7 @@ export class TokenManager {
    */
   async close(options?: CloseOptions): Promise<void> {
     this.#closed = true
-    while (this.#flights.size > 0) await Promise.allSettled([...this.#flights.values()])
+    while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight])
     try {
       if (options?.revoke) await this.revoke()
     } finally {
