@@ -77,8 +77,7 @@ export function oauthInterceptor(config: AuthConfig): OAuthInterceptor {
   return {
     manager: shared.manager,
     attach(instance) {
-      const { baseURL } = instance.defaults
-      const baseUrl = resolveUrl(baseURL) ?? baseURL
+      const baseUrl = resolveUrl(instance.defaults.baseURL) ?? instance.defaults.baseURL
       const policy = createRequestPolicy(shared, { baseUrl, client: 'the axios instance' })
       const request = instance.interceptors.request.use(async (config: Call) => {
         const exchange = config._oauthExchange ?? begin(policy, config)
@@ -116,8 +115,7 @@ export function oauthInterceptor(config: AuthConfig): OAuthInterceptor {
 /** Starts the exchange of a request the policy applies to, bounded as axios bounds it. */
 function begin(policy: RequestPolicy, config: Call): Exchange | undefined {
   const url = joinUrl(config.url, config.baseURL, config.allowAbsoluteUrls !== false)
-  const { signal, timeout } = config
-  const { skipAuth, tokenOptions, method } = config
+  const { signal, timeout, skipAuth, tokenOptions, method } = config
   const options: ExchangeOptions = { skipAuth, tokenOptions, method }
   // axios accepts signal-like objects; only a real one can be listened to.
   if (typeof signal?.addEventListener === 'function') {
