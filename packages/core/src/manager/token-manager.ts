@@ -178,9 +178,6 @@ export interface EndSessionOptions {
   revoke?: boolean | undefined
 }
 
-/** Headers without a nonce: `DPoPKey.observe()` with them tells the nonce already known. */
-const NO_HEADERS = { get: () => null }
-
 /** The rejection backoff (see `TokenManager.reject`): the first wait and the longest, in ms. */
 const REJECTION_BACKOFF = { first: 1_000, max: 60_000 }
 
@@ -268,21 +265,8 @@ export class TokenManager {
     this.#settings = settings
     this.#grant = settings.grant
     this.#now = settings.now
-    const dpop = settings.dpop
-    if (dpop) {
-      // The token endpoint's nonce comes with any of its answers (RFC 9449 §8).
-      const fetch = settings.fetch
-      this.#tokenSettings = {
-        ...settings,
-        fetch: async (url, init) => {
-          const response = await fetch(url, init)
-          dpop.observe(url, response.headers)
-          return response
-        },
-      }
-    } else {
-      this.#tokenSettings = settings
-    }
+    const dpop = settings.dpopRequests
+    this.#tokenSettings = dpop ? { ...settings, fetch: dpop.fetch(settings.fetch) } : settings
     this.#context = {
       fetch: given.fetch,
       now: settings.now,
@@ -894,7 +878,7 @@ export class TokenManager {
     build: () => TokenRequest | Promise<TokenRequest>,
     usedRefreshToken: string | undefined,
   ): Promise<Token> {
-    const { retry, random, timers, deadline, timeout, dpop } = this.#settings
+    const { retry, random, timers, deadline, timeout, dpopRequests: dpop } = this.#settings
     const settings = this.#tokenSettings
     const firstStart = this.#now()
     let nonceRetried = false
@@ -907,20 +891,17 @@ export class TokenManager {
       this.#stats.requested++
       this.#emit({ type: 'token_requested', key, reason, via, attempt })
       try {
-        let request = await build()
-        if (this.#revokedRefreshTokens.size > 0) this.#refuseRevoked(request)
-        this.#tokenUrls.add(request.url)
-        sentTo = request.url
-        if (dpop) {
-          const proof = await dpop.proof('POST', request.url)
-          request = { ...request, headers: { ...request.headers, dpop: proof } }
-        }
+        const built = await build()
+        if (this.#revokedRefreshTokens.size > 0) this.#refuseRevoked(built)
+        this.#tokenUrls.add(built.url)
+        sentTo = built.url
+        const request = dpop ? await dpop.sign(built) : built
         const body = await postTokenRequest(
           request,
           cut ? { ...settings, timeout: Math.max(left, 1) } : settings,
         )
         let token = toToken(body, settings, startedAt, usedRefreshToken)
-        if (dpop && token.tokenType === 'DPoP') token = { ...token, jkt: await dpop.thumbprint() }
+        if (dpop) token = await dpop.bind(token)
         this.#stats.received++
         this.#stats.reasons[reason]++
         this.#emit({
@@ -933,14 +914,8 @@ export class TokenManager {
         return token
       } catch (error) {
         const failure = redactValue(asLibraryError(error), lazyRedactor(this.#knownSecrets))
-        // RFC 9449 §8: the server wants its nonce in the proof; it sent one, so ask once more.
-        if (
-          dpop &&
-          !nonceRetried &&
-          failure.code === 'use_dpop_nonce' &&
-          sentTo !== undefined &&
-          dpop.observe(sentTo, NO_HEADERS) !== undefined
-        ) {
+        // RFC 9449 §8: the server asked for its nonce in the proof; ask once more with it.
+        if (dpop && !nonceRetried && sentTo !== undefined && dpop.retry(failure, sentTo)) {
           nonceRetried = true
           continue
         }
