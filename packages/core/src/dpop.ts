@@ -32,7 +32,10 @@ import { sha256Base64url } from './hash'
 import type { PrivateJwk } from './jwt'
 import { ALGORITHMS, isCryptoKey, type KeyUse, keyFamily, keySecrets } from './keys'
 import { LruMap } from './manager/memory-store'
-import type { DPoPKey } from './types'
+import type { DPoPKey, DPoPTokenRequests } from './types'
+
+/** Headers without a nonce: `observe()` with them tells the nonce already known. */
+const NO_HEADERS = { get: () => null }
 
 export type { PrivateJwk } from './jwt'
 export type { DPoPKey } from './types'
@@ -235,6 +238,33 @@ class DPoPProver implements DPoPKey {
 
   secrets(): readonly string[] {
     return this.#secrets
+  }
+
+  tokenRequests({ shared }: { shared: boolean }): DPoPTokenRequests {
+    if (shared && !this.given) {
+      throw new ConfigError(
+        'dpop.privateKey',
+        'with a shared store every process must prove the same key, and a key made in this process is known to it alone',
+        'Pass the key every process shares: dpop({ privateKey: process.env.DPOP_PRIVATE_KEY }) (a PKCS#8 PEM or a private JWK).',
+      )
+    }
+    return {
+      // The token endpoint's nonce comes with any of its answers (RFC 9449 §8).
+      fetch: (fetch) => async (url, init) => {
+        const response = await fetch(url, init)
+        this.observe(url, response.headers)
+        return response
+      },
+      sign: async (request) => {
+        const proof = await this.proof('POST', request.url)
+        return { ...request, headers: { ...request.headers, dpop: proof } }
+      },
+      bind: async (token) =>
+        token.tokenType === 'DPoP' ? { ...token, jkt: await this.thumbprint() } : token,
+      // RFC 9449 §8: the server wants its nonce in the proof; it sent one, so ask once more.
+      retry: (failure, url) =>
+        failure.code === 'use_dpop_nonce' && this.observe(url, NO_HEADERS) !== undefined,
+    }
   }
 
   /** The algorithm and whether the key was given: no key material. */

@@ -27,13 +27,18 @@ import {
   type Grant,
   issuerMember,
   issuerOf,
+  type ManagerHost,
   parseStandardResponse,
   resolveParams,
   revocationOf,
+  type SessionMethods,
   type SessionSupport,
 } from './grants/grants'
 import { sha256Base64url } from './hash'
-import { MemoryTokenStore } from './manager/memory-store'
+import { LruMap, MemoryTokenStore } from './manager/memory-store'
+import { bound } from './manager/store-protocol'
+import { toToken } from './manager/token-response'
+import type { Token } from './types'
 
 export { LoginRequiredError } from './errors'
 
@@ -90,6 +95,106 @@ const SESSIONS: SessionSupport = {
     )
   },
   store: (maxEntries) => new MemoryTokenStore({ maxEntries }),
+  attach: (host) => sessionMethods(host),
+}
+
+/**
+ * The session calls of one manager: each session id's cache key (which holds the id's hash),
+ * and with a store given (maybe shared), each call reading its session there first.
+ */
+function sessionMethods(host: ManagerHost): SessionMethods {
+  const { grant, settings, shared } = host
+  /** Each session id's cache key, computed once per id. */
+  const keys = new LruMap<string>(settings.cacheSize, 'cacheSize')
+  /** Whether each session call reads its session from the store (one given, maybe shared). */
+  const readsSessions = settings.store !== undefined
+  /** The store reads of sessions under way, by key. */
+  const reading = new Map<string, Promise<void>>()
+
+  /** The cache key of session `id`: its SHA-256 with the grant's identity. */
+  const keyOf = (id: unknown, option: string): string | Promise<string> => {
+    const known = keys.get(id as string)
+    if (known !== undefined) return known
+    return SESSIONS.hash(id, option).then((hash) => {
+      const key = host.keyOf({ ...grant.params, session: hash })
+      keys.set(id as string, key)
+      return key
+    })
+  }
+
+  const serve = (key: string, signal: AbortSignal | undefined): Promise<Token> => {
+    const params = grant.params
+    if (!readsSessions) return host.serve(key, params, signal)
+    return read(key).then(() => host.serve(key, params, signal))
+  }
+
+  /**
+   * With a shared store, the store holds the sessions: each call reads its session there first
+   * (one read for the calls of a session at once), so a session that another process ended is
+   * gone here too, and one it refreshed is taken as it is. A failing store leaves memory's copy.
+   */
+  const read = (key: string): Promise<void> => {
+    let pending = reading.get(key)
+    if (pending === undefined) {
+      pending = adoptStored(key).finally(() => reading.delete(key))
+      reading.set(key, pending)
+    }
+    return pending
+  }
+
+  const adoptStored = async (key: string): Promise<void> => {
+    const read = await shared?.read(key)
+    if (read === undefined) return
+    const held = host.held(key)
+    const stored = read.token
+    if (stored === undefined) {
+      // Ended by another process (or evicted from the store): no longer this process's either.
+      host.drop(key)
+      return
+    }
+    if (held?.accessToken === stored.accessToken) return
+    const older =
+      held?.expiresAt !== undefined &&
+      (stored.expiresAt === undefined || stored.expiresAt < held.expiresAt)
+    const binding = await settings.dpop?.thumbprint()
+    if (!older && bound(stored, binding)) host.fromStore(key, stored, held ? 'expiring' : 'cold')
+  }
+
+  return {
+    get(options) {
+      let key: string | Promise<string>
+      try {
+        key = keyOf(options?.session, 'session')
+        SESSIONS.check(options)
+      } catch (error) {
+        return Promise.reject(error)
+      }
+      const signal = options?.signal
+      if (typeof key === 'string') return serve(key, signal)
+      return key.then((known) => serve(known, signal))
+    },
+    async set(id, tokens) {
+      const key = await keyOf(id, 'setSession')
+      const body = SESSIONS.response(tokens)
+      const dpop = settings.dpop
+      let token = toToken(body, host.tokenSettings, settings.now(), undefined)
+      if (dpop && token.tokenType === 'DPoP') token = { ...token, jkt: await dpop.thumbprint() }
+      host.drop(key)
+      host.remember(key, token)
+      await shared?.put(key, token)
+      return token
+    },
+    async end(id, options) {
+      const key = await keyOf(id, 'endSession')
+      if (options?.revoke) {
+        await host.revokeKeys([key], 'endSession({ revoke: true })')
+        return
+      }
+      host.drop(key)
+      await shared?.take(key)
+    },
+    clear: () => keys.clear(),
+  }
 }
 
 /**

@@ -17,18 +17,29 @@
  * @packageDocumentation
  * @module @oauth-interceptors/core/token-exchange
  */
+
+import { ConfigError, TokenEndpointError } from './errors'
 import {
   ClientAuthentication,
   type ClientOptions,
   type Grant,
   issuerMember,
   issuerOf,
+  type ManagerHost,
   paramMembers,
   parseStandardResponse,
+  type ResolvedParams,
   resolveParams,
   revocationOf,
+  type SubjectToken,
+  type SubjectTokenMethods,
   type TokenResponse,
 } from './grants/grants'
+import { jwtExpiry } from './grants/jwt'
+import { sha256Base64url } from './hash'
+import { LruMap } from './manager/memory-store'
+import type { GetTokenOptions, TokenOptions } from './manager/token-manager'
+import type { Token } from './types'
 import { requireString } from './validate'
 
 export type { SubjectToken } from './grants/grants'
@@ -122,7 +133,7 @@ export function tokenExchange(options: TokenExchangeOptions): Grant {
     identity: [...client.identity, actorTokenType ?? '', requestedTokenType ?? ''],
     params: resolveParams(options),
     reobtainAfterRefreshFailure: true,
-    subjectTokens: { defaultType },
+    subjectTokens: { defaultType, attach: (host) => subjectTokenMethods(host, defaultType) },
     obtain: (params, context) => {
       const subject = params.subject
       // The manager checks this before any request; a grant used on its own is told too.
@@ -170,4 +181,105 @@ function tokenType(option: string, value: string | undefined): string | undefine
     value,
     'Pass a token type URI such as "urn:ietf:params:oauth:token-type:access_token".',
   )
+}
+
+/** One call's params and cache key. */
+interface Resolved {
+  params: ResolvedParams
+  key: string
+}
+
+/**
+ * The subject-token calls of one manager: params and key by the call's subject token and
+ * options, held in this process's memory only, as the tokens are; keys and events carry its hash.
+ */
+function subjectTokenMethods(host: ManagerHost, defaultType: string): SubjectTokenMethods {
+  const { grant } = host
+  const subjects = new LruMap<Resolved>(host.settings.cacheSize, 'cacheSize')
+  const now = host.settings.now
+  return {
+    get(options) {
+      const subjectToken = options?.subjectToken
+      if (typeof subjectToken !== 'string' || subjectToken === '') {
+        return Promise.reject(
+          new ConfigError(
+            'subjectToken',
+            subjectToken === undefined ? 'it is missing' : 'expected a non-empty string',
+            "A token exchange grant exchanges the token given with each call: pass getToken({ subjectToken }), or per request the adapter's tokenOptions: { subjectToken }.",
+          ),
+        )
+      }
+      const opts = options as GetTokenOptions
+      const until = opts.subjectTokenExpiresAt
+      const signature = `${subjectToken}\n${opts.subjectTokenType ?? ''}\n${until === undefined ? '' : Number(until)}\n${part(opts.scope)}\n${part(opts.audience)}\n${part(opts.resource)}`
+      const known = subjects.get(signature)
+      const serve = ({ key, params }: Resolved) => {
+        const expiresAt = params.subject?.expiresAt
+        if (expiresAt !== undefined && now() >= expiresAt) throw subjectExpired()
+        return host.serve(key, params, opts.signal)
+      }
+      if (known !== undefined) {
+        try {
+          return serve(known)
+        } catch (error) {
+          return Promise.reject(error)
+        }
+      }
+      return subjectOf(opts, subjectToken, defaultType).then((subject) => {
+        const params = { ...resolveParams(opts, grant.params), subject }
+        const resolved = { params, key: host.keyOf(params) }
+        subjects.set(signature, resolved)
+        return serve(resolved)
+      })
+    },
+    capped(token: Token, params: ResolvedParams): Token {
+      const until = params.subject?.expiresAt
+      if (until === undefined || (token.expiresAt !== undefined && token.expiresAt <= until)) {
+        return token
+      }
+      // Refreshing early would not help: a new exchange of the same subject token ends there too.
+      const refreshAt = token.refreshAt === undefined ? until : Math.min(token.refreshAt, until)
+      return { ...token, expiresAt: until, refreshAt }
+    },
+    clear: () => subjects.clear(),
+  }
+}
+
+/** One part of a call's params signature; `\u0001` marks "not given" (a scope may be ''). */
+function part(value: string | readonly string[] | undefined): string {
+  return value === undefined ? '\u0001' : typeof value === 'string' ? value : value.join(' ')
+}
+
+/** What `getToken()` rejects with once the subject token of a token exchange has expired. */
+function subjectExpired(): TokenEndpointError {
+  return new TokenEndpointError(
+    'The subject token has expired, so no token is exchanged for it; pass the current one',
+    'subject_token_expired',
+  )
+}
+
+/** The subject token of a call: its type, its SHA-256 for the cache key, and its expiry. */
+async function subjectOf(
+  options: TokenOptions,
+  token: string,
+  defaultType: string,
+): Promise<SubjectToken> {
+  const type = options.subjectTokenType ?? defaultType
+  if (typeof type !== 'string' || type === '') {
+    throw new ConfigError(
+      'subjectTokenType',
+      'expected a non-empty string',
+      'Pass a token type URI such as "urn:ietf:params:oauth:token-type:access_token".',
+    )
+  }
+  const given = options.subjectTokenExpiresAt
+  const expiresAt = given === undefined ? jwtExpiry(token) : Number(given)
+  if (Number.isNaN(expiresAt)) {
+    throw new ConfigError(
+      'subjectTokenExpiresAt',
+      'expected a Date or a time in ms since the epoch',
+      'Pass subjectTokenExpiresAt: new Date(expiresAtSeconds * 1000).',
+    )
+  }
+  return { token, type, hash: await sha256Base64url(token), expiresAt }
 }

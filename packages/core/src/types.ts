@@ -1,4 +1,6 @@
 import type { OAuthInterceptorsError } from './errors'
+import type { TokenRequest } from './grants/grants'
+import type { FetchLike } from './grants/token-endpoint'
 
 /** A value, or a promise of it: store methods and grant callbacks may be sync or async. */
 export type MaybePromise<T> = T | Promise<T>
@@ -58,6 +60,24 @@ export interface DPoPKey {
   thumbprint(): Promise<string>
   /** The key material as strings, to redact from errors. */
   secrets?(): readonly string[]
+  /**
+   * How a token manager's token requests prove the key, so that an app without DPoP does not
+   * ship it. A `ConfigError` naming `dpop.privateKey` when the tokens are `shared` through a
+   * store and the key was made in this process.
+   */
+  tokenRequests(options: { shared: boolean }): DPoPTokenRequests
+}
+
+/** What a token manager's token requests do with a DPoP key (RFC 9449 §5, §8). */
+export interface DPoPTokenRequests {
+  /** `fetch`, keeping the nonce any answer of the token endpoint carries. */
+  fetch(fetch: FetchLike): FetchLike
+  /** `request` with a new proof in its `DPoP` header. */
+  sign(request: TokenRequest): Promise<TokenRequest>
+  /** `token`, with the key's thumbprint (`jkt`) when it is a DPoP token. */
+  bind(token: Token): Promise<Token>
+  /** Whether to send a failed token request to `url` once more: the server asked for the nonce it sent. */
+  retry(failure: OAuthInterceptorsError, url: string): boolean
 }
 
 /**

@@ -3,7 +3,7 @@ import type { Grant } from './grants/grants'
 import type { FetchLike } from './grants/token-endpoint'
 import type { RetryOptions } from './manager/retry'
 import type { TokenManagerOptions } from './manager/token-manager'
-import type { DPoPKey, Timers, TokenEvent, TokenStore } from './types'
+import type { DPoPKey, DPoPTokenRequests, Timers, TokenEvent, TokenStore } from './types'
 
 /** Construction-time checks. Each names the option and says how to fix it, never its value when secret. */
 
@@ -131,6 +131,8 @@ export interface ManagerSettings {
   readonly deadline: number
   readonly onEvent: ((event: TokenEvent) => void) | undefined
   readonly dpop: DPoPKey | undefined
+  /** What token requests do with the `dpop` key. */
+  readonly dpopRequests: DPoPTokenRequests | undefined
 }
 
 /** The defaults documented on {@link TokenManagerOptions}. */
@@ -234,6 +236,7 @@ export function validateManagerOptions(options: TokenManagerOptions): ManagerSet
     )
   }
   const dpop = validateDPoP(options)
+  const dpopRequests = dpop?.tokenRequests({ shared: options.store !== undefined })
   if (!dpop && options.tokenTypes?.some((type) => type.toLowerCase() === 'dpop')) {
     throw new ConfigError(
       'tokenTypes',
@@ -269,6 +272,7 @@ export function validateManagerOptions(options: TokenManagerOptions): ManagerSet
     tokenTypes: new Set(tokenTypes),
     onEvent: options.onEvent,
     dpop,
+    dpopRequests,
   }
 }
 
@@ -280,19 +284,13 @@ function validateDPoP(options: TokenManagerOptions): DPoPKey | undefined {
     !key ||
     typeof key.proof !== 'function' ||
     typeof key.observe !== 'function' ||
-    typeof key.thumbprint !== 'function'
+    typeof key.thumbprint !== 'function' ||
+    typeof key.tokenRequests !== 'function'
   ) {
     throw new ConfigError(
       'dpop',
       'expected a DPoP key',
       "Pass dpop: dpop() from '@oauth-interceptors/core/dpop', or leave it out for Bearer tokens.",
-    )
-  }
-  if (options.store !== undefined && !key.given) {
-    throw new ConfigError(
-      'dpop.privateKey',
-      'with a shared store every process must prove the same key, and a key made in this process is known to it alone',
-      'Pass the key every process shares: dpop({ privateKey: process.env.DPOP_PRIVATE_KEY }) (a PKCS#8 PEM or a private JWK).',
     )
   }
   return key

@@ -1,7 +1,14 @@
 import { ConfigError, TokenEndpointError } from '../errors'
+import type { StoreProtocol } from '../manager/store-protocol'
+import type { EndSessionOptions, GetTokenOptions } from '../manager/token-manager'
 import { formEncode, type Redact, redactor, redactValue, requestSecrets } from '../redact'
-import type { MaybePromise, Timers, Token, TokenStore } from '../types'
-import { requireHttpUrl, requireString, resourceIndicators } from '../validate'
+import type { MaybePromise, RefreshReason, Timers, Token, TokenStore } from '../types'
+import {
+  type ManagerSettings,
+  requireHttpUrl,
+  requireString,
+  resourceIndicators,
+} from '../validate'
 import { fingerprint } from './fingerprint'
 import type { FetchLike } from './token-endpoint'
 
@@ -72,6 +79,64 @@ export interface SessionSupport {
   loginRequired(previous: Token | undefined, refusal?: unknown): Error | undefined
   /** The store sessions live in when the manager is given none. */
   store(maxEntries: number): TokenStore
+  /** The session methods of the manager lending `host`, kept out of the manager's class. */
+  attach(host: ManagerHost): SessionMethods
+}
+
+/** What the session support runs for a manager's `getToken({ session })`, `setSession()` and `endSession()`. */
+export interface SessionMethods {
+  get(options: GetTokenOptions | undefined): Promise<Token>
+  set(id: string, tokens: Record<string, unknown>): Promise<Token>
+  end(id: string, options: EndSessionOptions | undefined): Promise<void>
+  /** Forgets the session ids (at `close()`). */
+  clear(): void
+}
+
+/**
+ * What a token manager lends the support of a grant feature (user sessions, token exchange):
+ * its settings and the parts of its token state that the feature's calls go through.
+ */
+export interface ManagerHost {
+  readonly grant: Grant
+  readonly settings: ManagerSettings
+  /** The settings of token requests: with DPoP, a fetch that keeps the endpoint's nonce. */
+  readonly tokenSettings: ManagerSettings
+  /** The store protocol, with a `store` given or a user-session grant's own. */
+  readonly shared: StoreProtocol | undefined
+  /** The cache key of `params`. */
+  keyOf(params: ResolvedParams): string
+  /** The token of `key`: from memory when fresh, else from the one token request under way. */
+  serve(key: string, params: ResolvedParams, signal: AbortSignal | undefined): Promise<Token>
+  /** The token memory holds under `key`, fresh or not. */
+  held(key: string): Token | undefined
+  /** Forgets the token of `key`. */
+  drop(key: string): void
+  /** Keeps `token` under `key`. */
+  remember(key: string, token: Token): void
+  /** Takes `token`, which another manager or process stored under `key`. */
+  fromStore(key: string, token: Token, reason: RefreshReason): Token
+  /** Revokes and drops the tokens of `keys` (a ConfigError naming `caller` without an endpoint). */
+  revokeKeys(keys: readonly string[], caller: string): Promise<unknown>
+}
+
+/**
+ * What a token exchange grant lends its manager: the subject-token handling of
+ * `getToken({ subjectToken })`, behind `@oauth-interceptors/core/token-exchange`.
+ */
+export interface SubjectTokenSupport {
+  /** The `subject_token_type` of a subject token given without a type. */
+  readonly defaultType: string
+  /** The subject-token calls of the manager lending `host`. */
+  attach(host: ManagerHost): SubjectTokenMethods
+}
+
+/** What the subject-token support runs for a manager's `getToken({ subjectToken })`. */
+export interface SubjectTokenMethods {
+  get(options: GetTokenOptions | undefined): Promise<Token>
+  /** A token exchanged for a subject token lasts no longer than the subject token. */
+  capped(token: Token, params: ResolvedParams): Token
+  /** Forgets the subject tokens' keys (at `close()`). */
+  clear(): void
 }
 
 /**
@@ -126,12 +191,7 @@ export interface Grant {
    * `tokenExchange()` from `@oauth-interceptors/core/token-exchange`. Its `subjectTokenType`
    * is the type of a subject token given without one.
    */
-  readonly subjectTokens?:
-    | {
-        /** The `subject_token_type` of a subject token given without a type. */
-        readonly defaultType: string
-      }
-    | undefined
+  readonly subjectTokens?: SubjectTokenSupport | undefined
   /**
    * The grant holds the tokens of user sessions, set with `setSession()` and asked for with
    * `getToken({ session })`: `userTokens()` from `@oauth-interceptors/core/sessions`.

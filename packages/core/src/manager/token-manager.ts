@@ -11,17 +11,16 @@ import {
   customGrantError,
   type DiscoveryContext,
   type Grant,
+  type ManagerHost,
   type ResolvedParams,
   resolveParams,
-  type SessionSupport,
-  type SubjectToken,
+  type SessionMethods,
+  type SubjectTokenMethods,
   type TokenParams,
   type TokenRequest,
   type TokenTypeHint,
 } from '../grants/grants'
-import { jwtExpiry } from '../grants/jwt'
 import { type FetchLike, postTokenRequest } from '../grants/token-endpoint'
-import { sha256Base64url } from '../hash'
 import { lazyRedactor, redactValue, requestSecrets } from '../redact'
 import type {
   DPoPKey,
@@ -38,7 +37,7 @@ import { earlyRefreshRetryAt, lifetimeFrom } from './expiry'
 import { LruMap } from './memory-store'
 import { backoff, Cooldowns, type RetryOptions, retryDelay } from './retry'
 import { asRevocationError, postRevocationRequest } from './revocation'
-import { bound, StoreProtocol } from './store-protocol'
+import { StoreProtocol } from './store-protocol'
 import { toToken } from './token-response'
 
 /** Options of {@link createTokenManager}; every one but `grant` may be left out. */
@@ -179,9 +178,6 @@ export interface EndSessionOptions {
   revoke?: boolean | undefined
 }
 
-/** Headers without a nonce: `DPoPKey.observe()` with them tells the nonce already known. */
-const NO_HEADERS = { get: () => null }
-
 /** The rejection backoff (see `TokenManager.reject`): the first wait and the longest, in ms. */
 const REJECTION_BACKOFF = { first: 1_000, max: 60_000 }
 
@@ -222,18 +218,11 @@ export class TokenManager {
   readonly #keyByToken = new Map<string, string>()
   /** Per-call params and their cache key, by a cheap signature of the call's options. */
   readonly #paramKeys: LruMap<{ params: ResolvedParams; key: string }>
-  /**
-   * With a token exchange grant: params and key by the call's subject token and options. Held
-   * in this process's memory only, as the tokens are; keys and events carry its hash.
-   */
-  readonly #subjects: LruMap<{ params: ResolvedParams; key: string }> | undefined
-  /** With a user-session grant: each session id's cache key (which holds the id's hash). */
-  readonly #sessions: LruMap<string> | undefined
+  /** With a token exchange grant: its subject-token calls (`getToken({ subjectToken })`). */
+  readonly #subjects: SubjectTokenMethods | undefined
+  /** With a user-session grant: its session calls (`setSession()`, `getToken({ session })`, …). */
+  readonly #sessions: SessionMethods | undefined
   readonly #shared: StoreProtocol | undefined
-  /** Whether each session call reads its session from the store (one given, maybe shared). */
-  readonly #readsSessions: boolean
-  /** The store reads of sessions under way, by key. */
-  readonly #reading = new Map<string, Promise<void>>()
   readonly #cooldowns: Cooldowns
   readonly #defaultKey: string
   readonly #tokenUrls = new EndpointSet()
@@ -276,21 +265,8 @@ export class TokenManager {
     this.#settings = settings
     this.#grant = settings.grant
     this.#now = settings.now
-    const dpop = settings.dpop
-    if (dpop) {
-      // The token endpoint's nonce comes with any of its answers (RFC 9449 §8).
-      const fetch = settings.fetch
-      this.#tokenSettings = {
-        ...settings,
-        fetch: async (url, init) => {
-          const response = await fetch(url, init)
-          dpop.observe(url, response.headers)
-          return response
-        },
-      }
-    } else {
-      this.#tokenSettings = settings
-    }
+    const dpop = settings.dpopRequests
+    this.#tokenSettings = dpop ? { ...settings, fetch: dpop.fetch(settings.fetch) } : settings
     this.#context = {
       fetch: given.fetch,
       now: settings.now,
@@ -301,13 +277,9 @@ export class TokenManager {
       this.#keyByToken.delete(entry.token.accessToken),
     )
     this.#paramKeys = new LruMap(settings.cacheSize, 'cacheSize')
-    this.#subjects = this.#grant.subjectTokens && new LruMap(settings.cacheSize, 'cacheSize')
     const sessions = this.#grant.sessions
-    this.#sessions = sessions && new LruMap(settings.cacheSize, 'cacheSize')
     // Sessions outnumber the cache: the rest wait in a store, in memory unless one is given.
     const store = settings.store ?? sessions?.store(settings.maxSessions)
-    // A store given may be shared with other managers: it holds the sessions, not memory.
-    this.#readsSessions = sessions !== undefined && settings.store !== undefined
     this.#shared =
       store &&
       new StoreProtocol(store, {
@@ -326,6 +298,12 @@ export class TokenManager {
     // With an issuer, the token endpoint is added once the metadata names it (see #send).
     if (this.#grant.issuer === undefined) this.#tokenUrls.add(this.#grant.tokenUrl)
     if (this.#grant.revocationUrl !== undefined) this.#tokenUrls.add(this.#grant.revocationUrl)
+    const subjects = this.#grant.subjectTokens
+    if (sessions || subjects) {
+      const host = this.#host()
+      this.#sessions = sessions?.attach(host)
+      this.#subjects = subjects?.attach(host)
+    }
     this.#flight = pMemoize(
       (key: string, reason: RefreshReason, params: ResolvedParams) =>
         this.#refresh(key, reason, params),
@@ -339,11 +317,24 @@ export class TokenManager {
    */
   getToken(options?: GetTokenOptions): Promise<Token> {
     if (this.#closed) return Promise.reject(closedError())
-    if (this.#subjects !== undefined || options?.subjectToken !== undefined) {
-      return this.#exchanged(options)
+    const subjects = this.#subjects
+    if (subjects !== undefined || options?.subjectToken !== undefined) {
+      if (subjects) return subjects.get(options)
+      return Promise.reject(
+        new ConfigError(
+          'subjectToken',
+          `the ${this.#grant.type} grant exchanges no token`,
+          'Pass subjectToken only with a tokenExchange() grant from "@oauth-interceptors/core/token-exchange".',
+        ),
+      )
     }
-    if (this.#sessions !== undefined || options?.session !== undefined) {
-      return this.#ofSession(options)
+    const sessions = this.#sessions
+    if (sessions !== undefined || options?.session !== undefined) {
+      try {
+        return this.#sessionsFor('session').get(options)
+      } catch (error) {
+        return Promise.reject(error)
+      }
     }
     let key = this.#defaultKey
     let params = this.#grant.params
@@ -389,128 +380,34 @@ export class TokenManager {
     return signal ? abortable(flight, signal) : flight
   }
 
-  /** `getToken()` of a token exchange grant: the call's subject token is part of the key. */
-  #exchanged(options: GetTokenOptions | undefined): Promise<Token> {
-    const subjects = this.#subjects
-    const subjectToken = options?.subjectToken
-    if (subjects === undefined) {
-      return Promise.reject(
-        new ConfigError(
-          'subjectToken',
-          `the ${this.#grant.type} grant exchanges no token`,
-          'Pass subjectToken only with a tokenExchange() grant from "@oauth-interceptors/core/token-exchange".',
-        ),
-      )
+  /** What the grant's session or subject-token support works with: this manager's state. */
+  #host(): ManagerHost {
+    return {
+      grant: this.#grant,
+      settings: this.#settings,
+      tokenSettings: this.#tokenSettings,
+      shared: this.#shared,
+      keyOf: (params) => this.#keyOf(params),
+      serve: (key, params, signal) => this.#serve(key, params, signal),
+      held: (key) => this.#memory.get(key)?.token,
+      drop: (key) => this.#drop(key),
+      remember: (key, token) => this.#remember(key, token),
+      fromStore: (key, token, reason) => this.#fromStore(key, token, reason),
+      revokeKeys: (keys, caller) => this.#revokeKeys(keys, this.#revoker(caller)),
     }
-    if (typeof subjectToken !== 'string' || subjectToken === '') {
-      return Promise.reject(
-        new ConfigError(
-          'subjectToken',
-          subjectToken === undefined ? 'it is missing' : 'expected a non-empty string',
-          "A token exchange grant exchanges the token given with each call: pass getToken({ subjectToken }), or per request the adapter's tokenOptions: { subjectToken }.",
-        ),
-      )
-    }
-    const opts = options as GetTokenOptions
-    const until = opts.subjectTokenExpiresAt
-    const signature = `${subjectToken}\n${opts.subjectTokenType ?? ''}\n${until === undefined ? '' : Number(until)}\n${part(opts.scope)}\n${part(opts.audience)}\n${part(opts.resource)}`
-    const known = subjects.get(signature)
-    const serve = ({ key, params }: { key: string; params: ResolvedParams }) => {
-      const expiresAt = params.subject?.expiresAt
-      if (expiresAt !== undefined && this.#now() >= expiresAt) throw subjectExpired()
-      return this.#serve(key, params, opts.signal)
-    }
-    if (known !== undefined) {
-      try {
-        return serve(known)
-      } catch (error) {
-        return Promise.reject(error)
-      }
-    }
-    return subjectOf(opts, subjectToken, this.#grant).then((subject) => {
-      const params = { ...resolveParams(opts, this.#grant.params), subject }
-      const resolved = { params, key: this.#keyOf(params) }
-      subjects.set(signature, resolved)
-      return serve(resolved)
-    })
   }
 
-  /** `getToken()` of a user-session grant: the session's own token, refreshed with its refresh token. */
-  #ofSession(options: GetTokenOptions | undefined): Promise<Token> {
-    let key: string | Promise<string>
-    try {
-      key = this.#sessionKey(options?.session, 'session')
-      this.#grant.sessions?.check(options)
-    } catch (error) {
-      return Promise.reject(error)
-    }
-    const signal = options?.signal
-    if (typeof key === 'string') return this.#serveSession(key, signal)
-    return key.then((known) => this.#serveSession(known, signal))
-  }
-
-  #serveSession(key: string, signal: AbortSignal | undefined): Promise<Token> {
-    const params = this.#grant.params
-    if (!this.#readsSessions) return this.#serve(key, params, signal)
-    return this.#readSession(key).then(() => this.#serve(key, params, signal))
-  }
-
-  /**
-   * With a shared store, the store holds the sessions: each call reads its session there first
-   * (one read for the calls of a session at once), so a session that another process ended is
-   * gone here too, and one it refreshed is taken as it is. A failing store leaves memory's copy.
-   */
-  #readSession(key: string): Promise<void> {
-    let reading = this.#reading.get(key)
-    if (reading === undefined) {
-      reading = this.#adoptStored(key).finally(() => this.#reading.delete(key))
-      this.#reading.set(key, reading)
-    }
-    return reading
-  }
-
-  async #adoptStored(key: string): Promise<void> {
-    const read = await this.#shared?.read(key)
-    if (read === undefined) return
-    const entry = this.#memory.get(key)
-    const stored = read.token
-    if (stored === undefined) {
-      // Ended by another process (or evicted from the store): no longer this process's either.
-      this.#drop(key)
-      return
-    }
-    if (entry?.token.accessToken === stored.accessToken) return
-    const older =
-      entry?.token.expiresAt !== undefined &&
-      (stored.expiresAt === undefined || stored.expiresAt < entry.token.expiresAt)
-    const binding = await this.#settings.dpop?.thumbprint()
-    if (!older && bound(stored, binding)) this.#fromStore(key, stored, entry ? 'expiring' : 'cold')
-  }
-
-  /** The cache key of session `id`: its SHA-256 with the grant's identity, computed once per id. */
-  #sessionKey(id: unknown, option: string): string | Promise<string> {
+  /** The grant's session calls, or a ConfigError naming `option` for a grant without sessions. */
+  #sessionsFor(option: string): SessionMethods {
     const sessions = this.#sessions
-    const support = this.#support(option)
-    const known = sessions?.get(id as string)
-    if (known !== undefined) return known
-    return support.hash(id, option).then((hash) => {
-      const key = this.#keyOf({ ...this.#grant.params, session: hash })
-      sessions?.set(id as string, key)
-      return key
-    })
-  }
-
-  /** The grant's session support, or a ConfigError naming `option` for a grant without sessions. */
-  #support(option: string): SessionSupport {
-    const support = this.#grant.sessions
-    if (support === undefined) {
+    if (sessions === undefined) {
       throw new ConfigError(
         option,
         `the ${this.#grant.type} grant holds no user sessions`,
         'Use userTokens() from "@oauth-interceptors/core/sessions" for per-user tokens.',
       )
     }
-    return support
+    return sessions
   }
 
   /**
@@ -528,15 +425,7 @@ export class TokenManager {
    */
   async setSession(id: string, tokens: Record<string, unknown>): Promise<Token> {
     if (this.#closed) throw closedError()
-    const key = await this.#sessionKey(id, 'setSession')
-    const body = this.#support('setSession').response(tokens)
-    const dpop = this.#settings.dpop
-    let token = toToken(body, this.#tokenSettings, this.#now(), undefined)
-    if (dpop && token.tokenType === 'DPoP') token = { ...token, jkt: await dpop.thumbprint() }
-    this.#drop(key)
-    this.#remember(key, token)
-    await this.#shared?.put(key, token)
-    return token
+    return this.#sessionsFor('setSession').set(id, tokens)
   }
 
   /**
@@ -550,13 +439,7 @@ export class TokenManager {
    * await tokens.endSession(request.session.id, { revoke: true })
    */
   async endSession(id: string, options?: EndSessionOptions): Promise<void> {
-    const key = await this.#sessionKey(id, 'endSession')
-    if (options?.revoke) {
-      await this.#revokeKeys([key], this.#revoker('endSession({ revoke: true })'))
-      return
-    }
-    this.#drop(key)
-    await this.#shared?.take(key)
+    return this.#sessionsFor('endSession').end(id, options)
   }
 
   /**
@@ -911,7 +794,8 @@ export class TokenManager {
     entry: Entry | undefined,
   ): Promise<Token> {
     const fromEndpoint = async (previous: Token | undefined) => {
-      const token = this.#capped(await this.#request(key, reason, params, previous), params)
+      const requested = await this.#request(key, reason, params, previous)
+      const token = this.#subjects?.capped(requested, params) ?? requested
       this.#remember(key, token)
       return token
     }
@@ -986,17 +870,6 @@ export class TokenManager {
     return this.#send(key, reason, 'obtain', () => grant.obtain(params, this.#context), undefined)
   }
 
-  /** A token exchanged for a subject token lasts no longer than the subject token. */
-  #capped(token: Token, params: ResolvedParams): Token {
-    const until = params.subject?.expiresAt
-    if (until === undefined || (token.expiresAt !== undefined && token.expiresAt <= until)) {
-      return token
-    }
-    // Refreshing early would not help: a new exchange of the same subject token ends there too.
-    const refreshAt = token.refreshAt === undefined ? until : Math.min(token.refreshAt, until)
-    return { ...token, expiresAt: until, refreshAt }
-  }
-
   /** One token request, retried with backoff while it fails transiently. */
   async #send(
     key: string,
@@ -1005,7 +878,7 @@ export class TokenManager {
     build: () => TokenRequest | Promise<TokenRequest>,
     usedRefreshToken: string | undefined,
   ): Promise<Token> {
-    const { retry, random, timers, deadline, timeout, dpop } = this.#settings
+    const { retry, random, timers, deadline, timeout, dpopRequests: dpop } = this.#settings
     const settings = this.#tokenSettings
     const firstStart = this.#now()
     let nonceRetried = false
@@ -1018,20 +891,17 @@ export class TokenManager {
       this.#stats.requested++
       this.#emit({ type: 'token_requested', key, reason, via, attempt })
       try {
-        let request = await build()
-        if (this.#revokedRefreshTokens.size > 0) this.#refuseRevoked(request)
-        this.#tokenUrls.add(request.url)
-        sentTo = request.url
-        if (dpop) {
-          const proof = await dpop.proof('POST', request.url)
-          request = { ...request, headers: { ...request.headers, dpop: proof } }
-        }
+        const built = await build()
+        if (this.#revokedRefreshTokens.size > 0) this.#refuseRevoked(built)
+        this.#tokenUrls.add(built.url)
+        sentTo = built.url
+        const request = dpop ? await dpop.sign(built) : built
         const body = await postTokenRequest(
           request,
           cut ? { ...settings, timeout: Math.max(left, 1) } : settings,
         )
         let token = toToken(body, settings, startedAt, usedRefreshToken)
-        if (dpop && token.tokenType === 'DPoP') token = { ...token, jkt: await dpop.thumbprint() }
+        if (dpop) token = await dpop.bind(token)
         this.#stats.received++
         this.#stats.reasons[reason]++
         this.#emit({
@@ -1044,14 +914,8 @@ export class TokenManager {
         return token
       } catch (error) {
         const failure = redactValue(asLibraryError(error), lazyRedactor(this.#knownSecrets))
-        // RFC 9449 §8: the server wants its nonce in the proof; it sent one, so ask once more.
-        if (
-          dpop &&
-          !nonceRetried &&
-          failure.code === 'use_dpop_nonce' &&
-          sentTo !== undefined &&
-          dpop.observe(sentTo, NO_HEADERS) !== undefined
-        ) {
+        // RFC 9449 §8: the server asked for its nonce in the proof; ask once more with it.
+        if (dpop && !nonceRetried && sentTo !== undefined && dpop.retry(failure, sentTo)) {
           nonceRetried = true
           continue
         }
@@ -1122,41 +986,6 @@ function part(value: string | readonly string[] | undefined): string {
 function asLibraryError(error: unknown): OAuthInterceptorsError {
   if (isOAuthInterceptorsError(error)) return error
   return customGrantError('Building the token request failed in the grant', error)
-}
-
-/** What `getToken()` rejects with once the subject token of a token exchange has expired. */
-function subjectExpired(): TokenEndpointError {
-  return new TokenEndpointError(
-    'The subject token has expired, so no token is exchanged for it; pass the current one',
-    'subject_token_expired',
-  )
-}
-
-/** The subject token of a call: its type, its SHA-256 for the cache key, and its expiry. */
-async function subjectOf(
-  options: TokenOptions,
-  token: string,
-  grant: Grant,
-): Promise<SubjectToken> {
-  const type =
-    options.subjectTokenType ?? (grant.subjectTokens as { defaultType: string }).defaultType
-  if (typeof type !== 'string' || type === '') {
-    throw new ConfigError(
-      'subjectTokenType',
-      'expected a non-empty string',
-      'Pass a token type URI such as "urn:ietf:params:oauth:token-type:access_token".',
-    )
-  }
-  const given = options.subjectTokenExpiresAt
-  const expiresAt = given === undefined ? jwtExpiry(token) : Number(given)
-  if (Number.isNaN(expiresAt)) {
-    throw new ConfigError(
-      'subjectTokenExpiresAt',
-      'expected a Date or a time in ms since the epoch',
-      'Pass subjectTokenExpiresAt: new Date(expiresAtSeconds * 1000).',
-    )
-  }
-  return { token, type, hash: await sha256Base64url(token), expiresAt }
 }
 
 /** `promise`, or a rejection with the signal's reason once `signal` aborts. */
