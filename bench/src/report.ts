@@ -559,7 +559,7 @@ function notes(results: Results): string[] {
   if (core && core.goal !== undefined && core.gzip > core.goal) {
     out.push(
       `- **Bundle, core ${int(core.gzip)} B > ${int(core.goal)} B goal:** core carries four grants, three client-authentication methods, RFC 6749 §5.2 error parsing, retries with backoff, the shared-store/lock protocol and errors with remediation hints. ` +
-        'The manager is one class (about 12 kB minified): revocation, user sessions, token exchange and DPoP are methods or branches of it, so they ship with every import; validating options with remediation hints is another 5 kB minified. Section 5 lists the bytes per source file.',
+        'User sessions, token exchange and DPoP token requests live with their grant or key and ship only with them; revocation (any grant may take a revocationUrl) and the store/lock protocol (any object with get/set/delete may be the store) stay in the manager (about 10 kB minified), and validating options with remediation hints is another 5 kB minified. Section 5 lists the bytes per source file.',
     )
   }
   const adapterTotals = bundles.filter((b) => b.ours && b.what.startsWith('adapter + core'))
