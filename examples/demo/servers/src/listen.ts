@@ -1,4 +1,10 @@
-import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http'
+import {
+  createServer,
+  type IncomingMessage,
+  type RequestListener,
+  type Server,
+  type ServerResponse,
+} from 'node:http'
 import { createServer as createTlsServer, type ServerOptions as TlsOptions } from 'node:https'
 import type { AddressInfo } from 'node:net'
 
@@ -47,6 +53,23 @@ export async function listen(
   }
 }
 
+/**
+ * Starts an async `handler` on 127.0.0.1 as {@link listen} does; a handler that throws answers
+ * 500 `server_error` and logs the error under `name`.
+ */
+export function listenAsync(
+  name: string,
+  handler: (request: IncomingMessage, response: ServerResponse) => Promise<void>,
+  port = 0,
+): Promise<RunningServer> {
+  return listen((request, response) => {
+    handler(request, response).catch((error: unknown) => {
+      if (!response.headersSent) sendJson(response, 500, { error: 'server_error' })
+      console.error(`${name} error`, error)
+    })
+  }, port)
+}
+
 /** The request body as text. */
 export async function readBody(request: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = []
@@ -78,7 +101,7 @@ export function parseBody(
 
 /** Sends `body` as JSON. */
 export function sendJson(
-  response: import('node:http').ServerResponse,
+  response: ServerResponse,
   status: number,
   body: unknown,
   headers: Record<string, string> = {},

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { listen, parseBody, readBody, sendJson } from './listen'
+import { listenAsync, parseBody, readBody, sendJson } from './listen'
 
 /**
  * Small servers that each behave like one kind of real provider (DESIGN.md, "Token endpoints it
@@ -100,12 +100,7 @@ async function behaviourServer(
     }
     sendJson(response, 200, { ok: true, method: seen.method, path, body })
   }
-  const running = await listen((request, response) => {
-    handler(request, response).catch((error: unknown) => {
-      if (!response.headersSent) sendJson(response, 500, { error: 'server_error' })
-      console.error('behaviour server error', error)
-    })
-  }, options.port)
+  const running = await listenAsync('behaviour server', handler, options.port)
 
   return {
     url: running.url,

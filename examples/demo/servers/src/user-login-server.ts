@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { listen, parseBody, readBody, sendJson } from './listen'
+import { listenAsync, parseBody, readBody, sendJson } from './listen'
 import type { SeenRequest } from './provider-behaviours'
 
 /** The client a BFF logs its users in with. */
@@ -172,12 +172,7 @@ export async function startUserLoginServer(
     })
   }
 
-  const running = await listen((request, response) => {
-    handler(request, response).catch((error: unknown) => {
-      if (!response.headersSent) sendJson(response, 500, { error: 'server_error' })
-      console.error('login server error', error)
-    })
-  }, options.port)
+  const running = await listenAsync('login server', handler, options.port)
 
   return {
     url: running.url,
