@@ -35,7 +35,12 @@ export interface RedisTokenStoreOptions {
   prefix?: string | undefined
   /** Encrypts tokens at rest with AES-GCM: a `CryptoKey` or 32 raw bytes. @default undefined (plain JSON) */
   encryptionKey?: EncryptionKey | undefined
-  /** Longest time in ms an entry stays in Redis, also for tokens without expiry. @default undefined (until the token expires; forever without expiry) */
+  /**
+   * Longest time in ms an entry stays in Redis, also for tokens without expiry and for tokens
+   * with a refresh token (which outlives the access token: set it to your sessions' lifetime,
+   * so that sessions nobody ends leave Redis).
+   * @default undefined (until the access token expires; forever without expiry or with a refresh token)
+   */
   maxTtl?: number | undefined
   /** Longest wait in ms for one Redis answer; then the manager carries on without Redis. @default 1_000 */
   timeout?: number | undefined
@@ -122,7 +127,12 @@ export class RedisTokenStore implements TokenStore {
 
   async set(key: string, token: Token): Promise<void> {
     const names = await this.#namesOf(key)
-    const untilExpiry = token.expiresAt === undefined ? undefined : token.expiresAt - this.#now()
+    // A refresh token outlives its access token (a user session idle past it must still be
+    // refreshed): such an entry stays until maxTtl, as one without expiry does.
+    const untilExpiry =
+      token.expiresAt === undefined || token.refreshToken !== undefined
+        ? undefined
+        : token.expiresAt - this.#now()
     if (untilExpiry !== undefined && untilExpiry < 1) return // nobody could use it any more
     const ttl = Math.ceil(Math.min(untilExpiry ?? Infinity, this.#maxTtl ?? Infinity))
     const value = await this.#codec.encode(token, names.token)

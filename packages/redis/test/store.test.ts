@@ -60,7 +60,10 @@ describeWithRedis('redisTokenStore over a real redis-server', () => {
   describe('values', () => {
     it('stores a versioned JSON value that expires with the token', async () => {
       const store = newStore()
-      const stored = token({ expiresAt: performance.timeOrigin + performance.now() + 60_000 })
+      const stored = token({
+        expiresAt: performance.timeOrigin + performance.now() + 60_000,
+        refreshToken: undefined,
+      })
       await store.set(KEY, stored)
 
       const [name] = await keys()
@@ -92,8 +95,22 @@ describeWithRedis('redisTokenStore over a real redis-server', () => {
 
     it('does not store a token that has already expired', async () => {
       const store = newStore()
-      await store.set(KEY, token({ expiresAt: performance.timeOrigin + performance.now() - 1 }))
+      const expired = performance.timeOrigin + performance.now() - 1
+      await store.set(KEY, token({ expiresAt: expired, refreshToken: undefined }))
       expect(await keys()).toEqual([])
+    })
+
+    it('keeps a token with a refresh token past its access token, without a TTL or for maxTtl', async () => {
+      // Its refresh token still serves: a user session idle past its access token is refreshed.
+      const expired = performance.timeOrigin + performance.now() - 1
+      await newStore().set(KEY, token({ expiresAt: expired }))
+      expect(await inspector.pttl((await keys())[0] as string)).toBe(-1)
+
+      await newStore({ prefix: 'kept:', maxTtl: 30_000 }).set(KEY, token())
+      const [name] = await inspector.keys('kept:*')
+      const ttl = await inspector.pttl(name as string)
+      expect(ttl).toBeGreaterThan(25_000)
+      expect(ttl).toBeLessThanOrEqual(30_000)
     })
 
     it('reads an unknown version, foreign data or a malformed token as a miss, never an error', async () => {

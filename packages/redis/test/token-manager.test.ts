@@ -356,4 +356,24 @@ describeWithRedis('user sessions shared by two BFF instances through Redis', () 
       code: 'login_required',
     })
   })
+
+  it('keeps a session idle past its access token in Redis, and refreshes it with its refresh token', async () => {
+    const a = instance('idle-a')
+    await a.setSession('session-idle', {
+      access_token: 'login-idle',
+      token_type: 'Bearer',
+      expires_in: 1,
+      refresh_token: 'rt-idle-0123456789',
+    })
+    await new Promise((resolve) => setTimeout(resolve, 1_200))
+    const before = endpoint.requests.length
+
+    // Another instance, which never held the session, finds it still in Redis.
+    const token = await instance('idle-b').getToken({ session: 'session-idle' })
+
+    expect(token.accessToken).toMatch(/^token-/)
+    expect(endpoint.requests.slice(before).map((r) => r.form.refresh_token)).toEqual([
+      'rt-idle-0123456789',
+    ])
+  })
 })
