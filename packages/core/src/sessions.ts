@@ -190,8 +190,11 @@ function sessionMethods(host: ManagerHost): SessionMethods {
         await host.revokeKeys([key], 'endSession({ revoke: true })')
         return
       }
+      // A refresh of the session under way here ends first, so its token is dropped too;
+      // one elsewhere stores its token before the store's lock lets the deletion through.
+      await host.settle(key)
       host.drop(key)
-      await shared?.take(key)
+      await shared?.remove(key)
     },
     clear: () => keys.clear(),
   }

@@ -85,7 +85,9 @@ export interface DPoPTokenRequests {
  * passed as `store` is consulted behind it, so tokens can be shared between managers,
  * processes or machines (see `@oauth-interceptors/redis`). Methods may be sync or async.
  * A store that throws never fails a request: the manager reports a `store_error` event and
- * carries on with its in-process state.
+ * carries on with its in-process state. With user sessions the store holds them: a token with
+ * a refresh token must be kept past its access token's expiry (its refresh token still
+ * serves), and a key the store no longer has is a session that ended.
  */
 export interface TokenStore {
   /** The token kept under `key`, or `undefined`. */

@@ -272,6 +272,75 @@ describe('userTokens(): a BFF holds each session’s tokens', () => {
     expect(seen).toHaveLength(1)
   })
 
+  it('ends a session whose refresh is under way at logout: the refreshed token is dropped too', async () => {
+    for (const store of [new MemoryTokenStore(), undefined]) {
+      refreshing()
+      const tokens = manager({ store, retry: false })
+      await tokens.setSession(ALICE, login('alice'))
+      tokens.invalidate('at-alice-0')
+      const pending = tokens.getToken({ session: ALICE }) // the refresh is under way
+
+      await tokens.endSession(ALICE)
+
+      await pending.catch(() => {})
+      await expect(tokens.getToken({ session: ALICE })).rejects.toBeInstanceOf(LoginRequiredError)
+      nock.cleanAll()
+    }
+  })
+
+  it('lets close() end a session call that was reading the store: no token request after it', async () => {
+    const clock = manualClock()
+    const seen = refreshing()
+    const memory = new MemoryTokenStore()
+    const store: TokenStore = {
+      get: async (key) => {
+        await new Promise((resolve) => setTimeout(resolve, 30)) // a Redis round trip
+        return memory.get(key)
+      },
+      set: (key, token: Token) => memory.set(key, token),
+      delete: (key) => memory.delete(key),
+    }
+    const tokens = manager({ store, now: clock.now })
+    await tokens.setSession(ALICE, login('alice'))
+    clock.advance(3_600_000 - 30_000) // in the early-refresh window
+    const pending = tokens.getToken({ session: ALICE }).catch((error: { code?: string }) => error)
+
+    await tokens.close()
+
+    expect(await pending).toMatchObject({ code: 'manager_closed' })
+    expect(seen).toHaveLength(0)
+    nock.cleanAll()
+  })
+
+  it('refreshes with the rotated refresh token memory holds when storing it failed, under a lock too', async () => {
+    const seen = refreshing()
+    const memory = new MemoryTokenStore()
+    let failSet = false
+    const store: TokenStore = {
+      get: (key) => memory.get(key),
+      set: (key, token: Token) => {
+        if (failSet) throw new Error('redis down')
+        memory.set(key, token)
+      },
+      delete: (key) => memory.delete(key),
+      acquire: async () => ({ release: async () => {} }),
+      waitForChange: async () => {},
+    }
+    const tokens = manager({ store })
+    await tokens.setSession(ALICE, login('alice'))
+    tokens.invalidate('at-alice-0')
+    failSet = true
+    expect((await tokens.getToken({ session: ALICE })).accessToken).toBe('at-r1')
+    failSet = false
+    tokens.invalidate('at-r1')
+    await tokens.getToken({ session: ALICE })
+
+    expect(seen.map((request) => form(request).refresh_token)).toEqual([
+      'rt-alice-0-0123456789',
+      'rt-r1-0123456789',
+    ])
+  })
+
   it('never puts a session id into a store key or an event', async () => {
     refreshing()
     const keys: string[] = []

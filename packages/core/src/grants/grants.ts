@@ -105,8 +105,13 @@ export interface ManagerHost {
   readonly shared: StoreProtocol | undefined
   /** The cache key of `params`. */
   keyOf(params: ResolvedParams): string
-  /** The token of `key`: from memory when fresh, else from the one token request under way. */
+  /**
+   * The token of `key`: from memory when fresh, else from the one token request under way; a
+   * `manager_closed` error once the manager is closed.
+   */
   serve(key: string, params: ResolvedParams, signal: AbortSignal | undefined): Promise<Token>
+  /** Resolves once the token request under way for `key`, if any, has settled. */
+  settle(key: string): Promise<void>
   /** The token memory holds under `key`, fresh or not. */
   held(key: string): Token | undefined
   /** Forgets the token of `key`. */

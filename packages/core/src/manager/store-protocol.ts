@@ -67,12 +67,8 @@ export class StoreProtocol {
           try {
             shared = await this.#call(key, 'get', () => store.get(key))
             if (this.#usable(shared, refresh)) return refresh.fromStore(shared)
-            const previous =
-              shared && shared !== STORE_FAILED && bound(shared, refresh.binding)
-                ? shared
-                : ended(shared, refresh)
-                  ? undefined
-                  : refresh.current
+            // The newest refresh token known: memory's is newer when a write to the store failed.
+            const previous = ended(shared, refresh) ? undefined : newest(shared, refresh)
             return await this.#save(key, await refresh.fromEndpoint(previous))
           } finally {
             await this.#call(key, 'release', () => lock.release())
@@ -91,6 +87,30 @@ export class StoreProtocol {
     // No lock: the newest refresh token known is the stored one, unless memory holds a newer token.
     const previous = ended(shared, refresh) ? undefined : newest(shared, refresh)
     return this.#save(key, await refresh.fromEndpoint(previous))
+  }
+
+  /**
+   * Deletes `key` under its lock where the store locks: a refresh of it under way elsewhere
+   * stores its token first, so the deletion is the last word (a user session's logout).
+   */
+  async remove(key: string): Promise<void> {
+    const store = this.#store
+    const deadline = this.#now() + 2 * this.#lockTtl
+    let lock: TokenLock | undefined | typeof STORE_FAILED
+    while (store.acquire) {
+      lock = await this.#call(key, 'acquire', () => store.acquire?.(key, this.#lockTtl))
+      const remaining = deadline - this.#now()
+      if (lock !== undefined || remaining <= 0) break
+      const waited = await this.#call(key, 'waitForChange', () =>
+        store.waitForChange?.(key, remaining),
+      )
+      if (waited === STORE_FAILED) break
+    }
+    try {
+      await this.#call(key, 'delete', () => store.delete(key))
+    } finally {
+      if (lock && lock !== STORE_FAILED) await this.#call(key, 'release', () => lock.release())
+    }
   }
 
   /**

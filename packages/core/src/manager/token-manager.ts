@@ -242,8 +242,8 @@ export class TokenManager {
   }
   /** Keys whose tokens the API keeps rejecting (see {@link reject}); none in the common case. */
   readonly #rejections = new Map<string, Rejections>()
-  /** Token requests under way, so that `close()` can wait for them before revoking. */
-  readonly #inFlight = new Set<Promise<Token>>()
+  /** Token requests under way, by key: `close()` waits for them before revoking, `endSession()` for its own. */
+  readonly #inFlight = new Map<Promise<Token>, string>()
   /**
    * Fingerprints (never the tokens) of refresh tokens `revoke()` revoked, so that none is sent
    * again, e.g. the one a `refreshTokenGrant` starts from when the server did not rotate it.
@@ -373,7 +373,7 @@ export class TokenManager {
       entry === undefined ? 'cold' : entry.rejected ? 'rejected' : 'expiring'
     const flight = this.#flight(key, reason, params)
     if (!this.#inFlight.has(flight)) {
-      this.#inFlight.add(flight)
+      this.#inFlight.set(flight, key)
       const done = () => this.#inFlight.delete(flight)
       flight.then(done, done)
     }
@@ -388,7 +388,12 @@ export class TokenManager {
       tokenSettings: this.#tokenSettings,
       shared: this.#shared,
       keyOf: (params) => this.#keyOf(params),
-      serve: (key, params, signal) => this.#serve(key, params, signal),
+      serve: (key, params, signal) =>
+        this.#closed ? Promise.reject(closedError()) : this.#serve(key, params, signal),
+      settle: async (key) => {
+        const flights = [...this.#inFlight].filter(([, of]) => of === key)
+        await Promise.allSettled(flights.map(([flight]) => flight))
+      },
       held: (key) => this.#memory.get(key)?.token,
       drop: (key) => this.#drop(key),
       remember: (key, token) => this.#remember(key, token),
@@ -605,7 +610,7 @@ export class TokenManager {
    */
   async close(options?: CloseOptions): Promise<void> {
     this.#closed = true
-    while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight])
+    while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight.keys()])
     try {
       if (options?.revoke) await this.revoke()
     } finally {
