@@ -28,7 +28,7 @@ export interface TokenEndpoint {
 }
 
 export async function startTokenEndpoint(
-  options: { expiresIn?: number; tokenType?: string } = {},
+  options: { expiresIn?: number; tokenType?: string; delayMs?: number } = {},
 ): Promise<TokenEndpoint> {
   const requests: SeenTokenRequest[] = []
   const issued: string[] = []
@@ -49,6 +49,7 @@ export async function startTokenEndpoint(
     onRequest?.(seen)
     onRequest = undefined
     if (endpoint.stallFirst && requests.length === 1) return // never answered
+    if (options.delayMs) await new Promise((resolve) => setTimeout(resolve, options.delayMs))
     const accessToken = `token-${issued.length + 1}`
     issued.push(accessToken)
     const rotated = form.grant_type === 'refresh_token' ? `refresh-${issued.length}` : undefined

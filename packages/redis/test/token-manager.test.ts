@@ -376,4 +376,39 @@ describeWithRedis('user sessions shared by two BFF instances through Redis', () 
       'rt-idle-0123456789',
     ])
   })
+
+  it('ends a session at logout on one instance while another is refreshing it: the refresh does not bring it back', async () => {
+    const slow = await startTokenEndpoint({ delayMs: 300 })
+    try {
+      const on = (name: string) => {
+        const client = new Redis(redis.url)
+        client.on('error', () => {})
+        clients.push(client)
+        return createTokenManager({
+          grant: userTokens({ tokenUrl: slow.url, clientId: 'bff', clientSecret: 'bff-secret' }),
+          store: redisTokenStore({ client, prefix: 'logout:', pollInterval: 50 }),
+          retry: false,
+        })
+      }
+      const a = on('a')
+      const b = on('b')
+      await a.setSession('session-carol', login('carol'))
+      a.invalidate('login-carol')
+      const refreshing = a.getToken({ session: 'session-carol' })
+      await new Promise((resolve) => setTimeout(resolve, 100)) // a holds the lock, asking
+
+      await b.endSession('session-carol')
+
+      expect((await refreshing).accessToken).toBe('token-1') // it began before the logout
+      expect(slow.requests).toHaveLength(1)
+      for (const manager of [a, b]) {
+        await expect(manager.getToken({ session: 'session-carol' })).rejects.toMatchObject({
+          code: 'login_required',
+        })
+      }
+      expect(await (clients[0] as Redis).keys('logout:*token')).toEqual([])
+    } finally {
+      await slow.close()
+    }
+  })
 })
