@@ -380,7 +380,7 @@ describeWithRedis('user sessions shared by two BFF instances through Redis', () 
   it('ends a session at logout on one instance while another is refreshing it: the refresh does not bring it back', async () => {
     const slow = await startTokenEndpoint({ delayMs: 300 })
     try {
-      const on = (name: string) => {
+      const instanceOf = () => {
         const client = new Redis(redis.url)
         client.on('error', () => {})
         clients.push(client)
@@ -390,8 +390,8 @@ describeWithRedis('user sessions shared by two BFF instances through Redis', () 
           retry: false,
         })
       }
-      const a = on('a')
-      const b = on('b')
+      const a = instanceOf()
+      const b = instanceOf()
       await a.setSession('session-carol', login('carol'))
       a.invalidate('login-carol')
       const refreshing = a.getToken({ session: 'session-carol' })
