@@ -59,19 +59,21 @@ export function oauthInterceptor(config: AuthConfig): Dispatcher.DispatcherCompo
   // undici's redirect interceptor sends every hop of a chain with the same handler.
   const chains = new WeakMap<Handler, Exchange | typeof NONE>()
   return (dispatch) => (opts: OAuthDispatchOptions, handler) => {
-    // Joined, not resolved: a path such as `//a//b` is a path here, not another host.
+    // Joined, not resolved: a path such as `//a//b` is a path here, not another host. Parsed
+    // only for a redirect hop: the policy tells most URLs from their start.
     const origin = typeof opts.origin === 'string' ? opts.origin : opts.origin?.origin
-    const url = new URL(`${origin}${opts.path}`)
+    const url = `${origin}${opts.path}`
     const chain = chains.get(handler)
     const { skipAuth, tokenOptions, method } = opts
     const exchange =
       chain ?? policy.exchange(url, { skipAuth: skipAuth === true, tokenOptions, method })
-    if (!exchange || exchange === NONE || (chain && !exchange.keeps(url))) {
+    const hop = chain && chain !== NONE ? new URL(url) : undefined
+    if (!exchange || exchange === NONE || (hop && !exchange.keeps(hop))) {
       chains.set(handler, NONE)
       return dispatch(opts, handler)
     }
     chains.set(handler, exchange)
-    new Call(dispatch, opts, handler, exchange, chain ? url : undefined).send()
+    new Call(dispatch, opts, handler, exchange, hop).send()
     return true
   }
 }
