@@ -1,10 +1,10 @@
 import { mkdir, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
+import { launchChromium } from '@oauth-interceptors/demo-servers/chromium'
 import { build } from 'esbuild'
-import { chromium } from 'playwright-core'
 import type { SmokeCell, SmokeResult } from './judge'
-import { BINARIES, CHROMIUM, kill, run, tail } from './setup'
+import { BINARIES, kill, run, tail } from './setup'
 
 /**
  * The adapters, one column each; ky runs as ky 1 and as ky 2. `store` is the fetch adapter with
@@ -113,17 +113,6 @@ export async function versionOf(command: string, args = ['--version']): Promise<
   return `${ran.stdout}${ran.stderr}`.trim().split('\n')[0] ?? ''
 }
 
-/** Flags of the headless Chromium run. */
-const CHROMIUM_FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-]
-
 /** Bundles the page script as a user's bundler would (browser conditions). */
 async function bundle(consumer: string, entry: string, conditions: string[]): Promise<string> {
   const out = await build({
@@ -154,12 +143,7 @@ export async function browserSession(
     '<!doctype html><title>smoke</title><script type="module" src="/page.js"></script>',
     script,
   )
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: CHROMIUM_FLAGS,
-    timeout: 30_000,
-  })
+  const browser = await launchChromium(30_000)
   const version = browser.version()
   const runner: Runner = async (cells) => {
     const page = await browser.newPage()

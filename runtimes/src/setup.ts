@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { CHROMIUM } from '@oauth-interceptors/demo-servers/chromium'
 
 export const ROOT = new URL('../..', import.meta.url).pathname
 export const HERE = new URL('..', import.meta.url).pathname
@@ -19,9 +20,6 @@ export const CLIENTS = {
   ofetch: '1.5.1',
   undici: '7.30.2',
 }
-
-/** Debian's Chromium, which the browser row drives through playwright-core. */
-export const CHROMIUM = '/usr/bin/chromium'
 
 /** Children still running, ended when the harness stops early. */
 export const children = new Set<Child>()

@@ -1,20 +1,10 @@
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
+import { CHROMIUM, launchChromium } from '@oauth-interceptors/demo-servers/chromium'
 import { build } from 'esbuild'
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type AuthServer, startAuthServer } from './servers'
-
-const CHROMIUM = '/usr/bin/chromium'
-const FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-]
 
 interface Tab {
   call(): Promise<number>
@@ -47,7 +37,7 @@ async function startSession(): Promise<Session> {
     },
     '/page.js': { type: 'text/javascript', body: bundled.outputFiles[0]?.text ?? '' },
   })
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS, timeout: 20_000 })
+  const browser = await launchChromium()
   const context = await browser.newContext()
   return {
     server,

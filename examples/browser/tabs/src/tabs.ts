@@ -1,18 +1,5 @@
-import { type Browser, chromium, type Page } from 'playwright-core'
-
-/** Debian's Chromium; any Chromium works through `CHROMIUM_PATH`. */
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
-
-// Headless, and nothing that reaches beyond the loopback.
-const FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-]
+import { launchChromium } from '@oauth-interceptors/demo-servers/chromium'
+import type { Browser, Page } from 'playwright-core'
 
 /** Tabs of one headless Chromium window on the app's page. */
 export interface Tabs {
@@ -23,11 +10,7 @@ export interface Tabs {
 
 /** Opens `count` tabs of `url` in one browser context (same origin: they share locks and channels). */
 export async function openTabs(url: string, count: number): Promise<Tabs> {
-  const browser: Browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: FLAGS,
-    timeout: 20_000,
-  })
+  const browser: Browser = await launchChromium()
   try {
     const context = await browser.newContext()
     const pages: Page[] = []
