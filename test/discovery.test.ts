@@ -5,6 +5,7 @@ import {
   type FetchLike,
 } from '@oauth-interceptors/core'
 import { discover } from '@oauth-interceptors/core/discovery'
+import { revocation } from '@oauth-interceptors/core/revocation'
 import {
   type AuthorizationServer,
   basicCredentials,
@@ -57,6 +58,7 @@ describe('discovery (RFC 8414, OIDC Discovery) against oidc-provider', () => {
     const client = DEMO_CLIENTS.basic
     const { fetch, sent } = recordingFetch()
     const manager = createTokenManager({
+      revocation: revocation(),
       grant: clientCredentials({
         issuer: discover(as.issuer),
         clientId: client.clientId,

@@ -11,6 +11,7 @@ import {
 } from '@oauth-interceptors/core'
 import { discover } from '@oauth-interceptors/core/discovery'
 import { selfSignedTlsClientAuth, tlsClientAuth } from '@oauth-interceptors/core/mtls'
+import { revocation } from '@oauth-interceptors/core/revocation'
 import {
   type AuthorizationServer,
   DEMO_CLIENTS,
@@ -259,6 +260,7 @@ describe('mTLS client authentication against oidc-provider (RFC 8705 §2)', () =
   it('revokes at the alias of revocation_endpoint, authenticated by the certificate', async () => {
     const agent = agentWith(pki)
     const manager = createTokenManager({
+      revocation: revocation(),
       grant: clientCredentials({
         issuer: discover(as.issuer),
         clientId: PKI_CLIENT,

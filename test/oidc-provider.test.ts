@@ -4,6 +4,7 @@ import {
   createTokenManager,
   type TokenManager,
 } from '@oauth-interceptors/core'
+import { revocation } from '@oauth-interceptors/core/revocation'
 import {
   type AuthorizationServer,
   basicCredentials,
@@ -60,6 +61,7 @@ function managerFor(
       clientAuth: client.clientAuth,
       resource,
     }),
+    ...(options.revocationUrl && { revocation: revocation() }),
     ...(options.now && { now: options.now }),
   })
 }
@@ -333,6 +335,7 @@ describe('revocation (RFC 7009) against oidc-provider', () => {
         clientSecret: DEMO_CLIENTS.basic.clientSecret,
         resource: RESOURCES.opaque,
       }),
+      revocation: revocation(),
     })
     const { accessToken } = await manager.getToken()
     // The same token, revoked by a client with a wrong secret.
@@ -344,6 +347,7 @@ describe('revocation (RFC 7009) against oidc-provider', () => {
         clientSecret: 'wrong-secret-0a9b8c',
         resource: RESOURCES.opaque,
       }),
+      revocation: revocation(),
       fetch: (url, init) =>
         url === as.tokenUrl
           ? Promise.resolve(

@@ -5,6 +5,7 @@ import {
   type OAuthInterceptorsError,
   type TokenManager,
 } from '@oauth-interceptors/core'
+import { revocation } from '@oauth-interceptors/core/revocation'
 import { userTokens } from '@oauth-interceptors/core/sessions'
 import {
   type AuthorizationServer,
@@ -48,6 +49,7 @@ function bff(): TokenManager {
       clientId: WEB_CLIENT.clientId,
       clientSecret: WEB_CLIENT.clientSecret,
     }),
+    revocation: revocation(),
   })
 }
 

@@ -71,6 +71,13 @@ export const bundleEntries: Entry[] = [
   {
     name: '@oauth-interceptors/core',
     ours: true,
+    what: '… + revocation from core/revocation',
+    code: `export { createTokenManager, clientCredentials } from '${CORE}'\nexport { revocation } from '${CORE}/revocation'`,
+    external: [],
+  },
+  {
+    name: '@oauth-interceptors/core',
+    ours: true,
     what: 'createTokenManager + tokenExchange from core/token-exchange',
     code: `export { createTokenManager } from '${CORE}'\nexport { tokenExchange } from '${CORE}/token-exchange'`,
     external: [],

@@ -17,6 +17,7 @@ const build = {
     'src/dpop.ts',
     'src/sessions.ts',
     'src/mtls.ts',
+    'src/revocation.ts',
   ],
   splitting: true,
 }

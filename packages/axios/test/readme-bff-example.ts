@@ -34,7 +34,7 @@ async function listOrders(sessionId: string) {
 
 // Logout:
 async function onLogout(sessionId: string) {
-  await tokens.endSession(sessionId) // { revoke: true } to revoke its tokens at the server too
+  await tokens.endSession(sessionId) // { revoke: true } revokes its tokens too, with revocation()
 }
 
 await onLogin('session-id-from-the-cookie', { access_token: '…', refresh_token: '…' })

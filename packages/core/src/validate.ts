@@ -1,5 +1,5 @@
 import { ConfigError } from './errors'
-import type { Grant } from './grants/grants'
+import type { Grant, RevocationSupport } from './grants/grants'
 import type { FetchLike } from './grants/token-endpoint'
 import type { RetryOptions } from './manager/retry'
 import type { TokenManagerOptions } from './manager/token-manager'
@@ -133,6 +133,7 @@ export interface ManagerSettings {
   readonly dpop: DPoPKey | undefined
   /** What token requests do with the `dpop` key. */
   readonly dpopRequests: DPoPTokenRequests | undefined
+  readonly revocation: RevocationSupport | undefined
 }
 
 /** The defaults documented on {@link TokenManagerOptions}. */
@@ -273,7 +274,25 @@ export function validateManagerOptions(options: TokenManagerOptions): ManagerSet
     onEvent: options.onEvent,
     dpop,
     dpopRequests,
+    revocation: plugIn(options, 'revocation', 'attach'),
   }
+}
+
+/** A feature from its own entry, e.g. `revocation: revocation()`: an object with a `method`. */
+function plugIn<Name extends 'revocation'>(
+  options: TokenManagerOptions,
+  name: Name,
+  method: string,
+): TokenManagerOptions[Name] {
+  const value = options[name] as Record<string, unknown> | null | undefined
+  if (value !== undefined && typeof value?.[method] !== 'function') {
+    throw new ConfigError(
+      name,
+      `expected what ${name}() returns`,
+      `Pass ${name}: ${name}() from '@oauth-interceptors/core/${name}', or leave it out.`,
+    )
+  }
+  return value as TokenManagerOptions[Name]
 }
 
 /** The `dpop` option: a key made by `dpop()`, given (not made in-process) when a store shares tokens. */

@@ -10,6 +10,7 @@ import {
   refreshTokenGrant,
   TokenEndpointError,
 } from '../src/index'
+import { revocation } from '../src/revocation'
 import { ISSUER, manualClock, tokenEndpoint, useNock } from './helpers'
 
 useNock()
@@ -288,7 +289,7 @@ describe('discovery: revocation', () => {
         revoked.push(String(body))
         return ''
       })
-    const tokens = createTokenManager({ grant: grant() })
+    const tokens = createTokenManager({ revocation: revocation(), grant: grant() })
     await tokens.getToken()
     await expect(tokens.revoke()).resolves.toEqual({ accessTokens: 1, refreshTokens: 0 })
     expect(revoked).toEqual(['token=at-1&token_type_hint=access_token'])
@@ -300,6 +301,7 @@ describe('discovery: revocation', () => {
     tokenEndpoint()
     nock(ISSUER).post('/custom/revoke').reply(200, '')
     const tokens = createTokenManager({
+      revocation: revocation(),
       grant: grant({ revocationUrl: `${ISSUER}/custom/revoke` }),
     })
     await tokens.getToken()
@@ -309,7 +311,7 @@ describe('discovery: revocation', () => {
   it('revoke() names revocationUrl when the metadata has no revocation_endpoint', async () => {
     metadataEndpoint(metadata({ revocation_endpoint: undefined }))
     tokenEndpoint()
-    const tokens = createTokenManager({ grant: grant() })
+    const tokens = createTokenManager({ revocation: revocation(), grant: grant() })
     await tokens.getToken()
     const error = await tokens.revoke().catch((e: unknown) => e)
     expect(error).toBeInstanceOf(ConfigError)

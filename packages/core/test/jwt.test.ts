@@ -18,6 +18,7 @@ import {
   type TokenEvent,
 } from '../src/index'
 import { clientSecretJwt, privateKeyJwt } from '../src/jwt'
+import { revocation } from '../src/revocation'
 import { ISSUER, TOKEN_URL, tokenEndpoint, useNock } from './helpers'
 
 useNock()
@@ -409,6 +410,7 @@ describe('JWT client authentication on revocation (RFC 7009 §2.1)', () => {
     const tokens = tokenEndpoint()
     const revocations = tokenEndpoint(() => [200, ''], { path: '/oauth/revoke' })
     const manager = createTokenManager({
+      revocation: revocation(),
       grant: clientCredentials({
         tokenUrl: TOKEN_URL,
         revocationUrl: `${ISSUER}/oauth/revoke`,
@@ -421,15 +423,15 @@ describe('JWT client authentication on revocation (RFC 7009 §2.1)', () => {
     await manager.revoke()
 
     const token = await sentAssertion(tokens)
-    const revocation = await sentAssertion(revocations)
-    expect(revocation.headers.authorization).toBeUndefined()
-    expect(revocation.body).toMatchObject({
+    const revocationRequest = await sentAssertion(revocations)
+    expect(revocationRequest.headers.authorization).toBeUndefined()
+    expect(revocationRequest.body).toMatchObject({
       token: 'at-1',
       token_type_hint: 'access_token',
       client_id: 'orders-service',
       client_assertion_type: JWT_BEARER,
     })
-    const { payload } = await jwtVerify(revocation.assertion, rsa.publicKey, {
+    const { payload } = await jwtVerify(revocationRequest.assertion, rsa.publicKey, {
       audience: `${ISSUER}/oauth/revoke`,
       issuer: 'orders-service',
       subject: 'orders-service',

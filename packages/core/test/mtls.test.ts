@@ -10,6 +10,7 @@ import {
   refreshTokenGrant,
 } from '../src/index'
 import { selfSignedTlsClientAuth, tlsClientAuth } from '../src/mtls'
+import { revocation } from '../src/revocation'
 import { tokenExchange } from '../src/token-exchange'
 import { ISSUER, TOKEN_URL, tokenEndpoint, useNock } from './helpers'
 
@@ -175,6 +176,7 @@ describe('the transport of token requests', () => {
       })
     const transport = recordingFetch()
     const tokens = createTokenManager({
+      revocation: revocation(),
       grant: refreshTokenGrant({
         tokenUrl: TOKEN_URL,
         revocationUrl: `${ISSUER}/oauth/revoke`,
@@ -252,6 +254,7 @@ describe('discovery with mutual TLS (RFC 8705 §5)', () => {
     const transport = recordingFetch()
     const manager = recordingFetch()
     const tokens = createTokenManager({
+      revocation: revocation(),
       grant: clientCredentials({
         issuer: discover(ISSUER),
         clientId: 'svc',

@@ -1,8 +1,10 @@
 // The README's "Discovery" example, type-checked by tsconfig.test.json (not run: it needs a
 // real server; test/discovery.test.ts runs the same calls against oidc-provider).
-// In your code: from '@oauth-interceptors/core' and '@oauth-interceptors/core/discovery'
+// In your code: from '@oauth-interceptors/core', '@oauth-interceptors/core/discovery' and
+// '@oauth-interceptors/core/revocation'
 import { discover } from '../src/discovery'
 import { clientCredentials, createTokenManager } from '../src/index'
+import { revocation } from '../src/revocation'
 
 const tokens = createTokenManager({
   grant: clientCredentials({
@@ -11,6 +13,7 @@ const tokens = createTokenManager({
     clientSecret: process.env.CLIENT_SECRET,
     clientAuth: 'auto', // the default with issuer
   }),
+  revocation: revocation(), // for revoke(), from '@oauth-interceptors/core/revocation'
 })
 
 const { accessToken } = await tokens.getToken() // reads the metadata, then asks its token_endpoint

@@ -1,7 +1,8 @@
 // The README's "Revocation" example, type-checked by tsconfig.test.json (not run: it needs a
 // real server; test/oidc-provider.test.ts runs the same calls against oidc-provider).
-// In your code: from '@oauth-interceptors/core'
+// In your code: from '@oauth-interceptors/core' and '@oauth-interceptors/core/revocation'
 import { clientCredentials, createTokenManager } from '../src/index'
+import { revocation } from '../src/revocation'
 
 const tokens = createTokenManager({
   grant: clientCredentials({
@@ -10,6 +11,7 @@ const tokens = createTokenManager({
     clientId: 'orders-service',
     clientSecret: process.env.CLIENT_SECRET,
   }),
+  revocation: revocation(),
 })
 
 await tokens.getToken()

@@ -9,6 +9,7 @@ import {
   refreshTokenGrant,
   type TokenEvent,
 } from '../src/index'
+import { revocation } from '../src/revocation'
 import { ISSUER, TOKEN_URL, tokenEndpoint, useNock } from './helpers'
 
 useNock()
@@ -42,6 +43,7 @@ describe('manager.revoke() (RFC 7009)', () => {
     const revocations = revocationEndpoint()
     const events: TokenEvent[] = []
     const manager = createTokenManager({
+      revocation: revocation(),
       grant: clientCredentials({
         tokenUrl: TOKEN_URL,
         revocationUrl: REVOCATION_URL,
@@ -81,6 +83,7 @@ describe('manager.revoke() (RFC 7009)', () => {
     tokenEndpoint(issuing({ refresh: true }))
     const revocations = revocationEndpoint()
     const manager = createTokenManager({
+      revocation: revocation(),
       grant: refreshTokenGrant({
         tokenUrl: TOKEN_URL,
         revocationUrl: REVOCATION_URL,
@@ -128,6 +131,7 @@ describe('manager.revoke() (RFC 7009)', () => {
     const tokens = tokenEndpoint(issuing())
     const revocations = revocationEndpoint()
     const manager = createTokenManager({
+      revocation: revocation(),
       grant: refreshTokenGrant({
         tokenUrl: TOKEN_URL,
         revocationUrl: REVOCATION_URL,
@@ -157,7 +161,7 @@ describe('manager.revoke() (RFC 7009)', () => {
       clientSecret: SECRET,
       refreshToken: 'initial-refresh-token-77',
     })
-    const manager = createTokenManager({ grant })
+    const manager = createTokenManager({ revocation: revocation(), grant })
     expect(await manager.revoke({ scope: 'read' })).toEqual({ accessTokens: 0, refreshTokens: 0 })
     expect(revocations).toHaveLength(0)
 
@@ -172,6 +176,7 @@ describe('manager.revoke() (RFC 7009)', () => {
     tokenEndpoint(issuing())
     const revocations = revocationEndpoint()
     const manager = createTokenManager({
+      revocation: revocation(),
       grant: clientCredentials({
         tokenUrl: TOKEN_URL,
         revocationUrl: REVOCATION_URL,
@@ -195,6 +200,7 @@ describe('manager.revoke() (RFC 7009)', () => {
     const tokens = tokenEndpoint(issuing())
     const revocations = revocationEndpoint()
     const manager = createTokenManager({
+      revocation: revocation(),
       grant: clientCredentials({
         tokenUrl: TOKEN_URL,
         revocationUrl: REVOCATION_URL,
@@ -227,6 +233,7 @@ describe('manager.revoke() (RFC 7009)', () => {
 
   it('revokes nothing, sending nothing, when no token is held', async () => {
     const manager = createTokenManager({
+      revocation: revocation(),
       grant: clientCredentials({
         tokenUrl: TOKEN_URL,
         revocationUrl: REVOCATION_URL,
@@ -237,15 +244,52 @@ describe('manager.revoke() (RFC 7009)', () => {
     expect(await manager.revoke()).toEqual({ accessTokens: 0, refreshTokens: 0 })
   })
 
-  it('without a revocation endpoint, rejects with a ConfigError naming revocationUrl', async () => {
+  it('revocation() for a grant without a revocation endpoint is a ConfigError naming revocationUrl', () => {
+    const grant = clientCredentials({ tokenUrl: TOKEN_URL, clientId: 'svc', clientSecret: SECRET })
+    expect(() => createTokenManager({ grant, revocation: revocation() })).toThrow(
+      expect.objectContaining({
+        name: 'ConfigError',
+        option: 'revocationUrl',
+        message: expect.stringContaining('revocationUrl:'),
+      }),
+    )
+  })
+
+  it('without the revocation option, revoke() and close({ revoke }) reject with a ConfigError naming it, and send nothing', async () => {
+    // No revocation endpoint is mocked: a revocation request would fail on the network instead.
+    const tokens = tokenEndpoint(() => [200, { access_token: 'kept-at', expires_in: 3600 }])
     const manager = createTokenManager({
-      grant: clientCredentials({ tokenUrl: TOKEN_URL, clientId: 'svc', clientSecret: SECRET }),
+      grant: clientCredentials({
+        tokenUrl: TOKEN_URL,
+        revocationUrl: REVOCATION_URL,
+        clientId: 'svc',
+        clientSecret: SECRET,
+      }),
     })
-    await expect(manager.revoke()).rejects.toMatchObject({
+    await manager.getToken()
+    const expected = {
       name: 'ConfigError',
-      option: 'revocationUrl',
-      message: expect.stringContaining('revocationUrl:'),
+      option: 'revocation',
+      message: expect.stringContaining(
+        "revocation: revocation() from '@oauth-interceptors/core/revocation'",
+      ),
+    }
+    await expect(manager.revoke()).rejects.toMatchObject(expected)
+    await expect(manager.getToken()).resolves.toMatchObject({ accessToken: 'kept-at' })
+    await expect(manager.close({ revoke: true })).rejects.toMatchObject(expected)
+    expect(tokens).toHaveLength(1)
+  })
+
+  it('a revocation option that revocation() did not make is a ConfigError naming it', () => {
+    const grant = clientCredentials({
+      tokenUrl: TOKEN_URL,
+      revocationUrl: REVOCATION_URL,
+      clientId: 'svc',
+      clientSecret: SECRET,
     })
+    expect(() =>
+      createTokenManager({ grant, revocation: true as unknown as ReturnType<typeof revocation> }),
+    ).toThrow(expect.objectContaining({ name: 'ConfigError', option: 'revocation' }))
   })
 
   it('checks revocationUrl like tokenUrl: https, http only on loopback or with allowInsecureHttp', () => {
@@ -282,6 +326,7 @@ describe('manager.revoke() (RFC 7009)', () => {
 
   it('counts the revocation endpoint among the token endpoints, so adapters never send it a token', () => {
     const manager = createTokenManager({
+      revocation: revocation(),
       grant: clientCredentials({
         tokenUrl: TOKEN_URL,
         revocationUrl: REVOCATION_URL,
@@ -313,7 +358,11 @@ describe('revocation failures', () => {
       },
     ])
     const events: TokenEvent[] = []
-    const manager = createTokenManager({ grant: grant(), onEvent: (e) => events.push(e) })
+    const manager = createTokenManager({
+      revocation: revocation(),
+      grant: grant(),
+      onEvent: (e) => events.push(e),
+    })
     const token = await manager.getToken()
 
     const error = await manager.revoke().catch((thrown: unknown) => thrown)
@@ -357,6 +406,7 @@ describe('revocation failures', () => {
       index === 0 ? [503, '', { 'retry-after': '0' }] : [200, ''],
     )
     const manager = createTokenManager({
+      revocation: revocation(),
       grant: client(),
       retry: { retries: 1, minDelay: 1, maxDelay: 1 },
       random: () => 0,
@@ -369,7 +419,7 @@ describe('revocation failures', () => {
   it('a 503 after the retries rejects with status and transient set', async () => {
     tokenEndpoint(issuing())
     revocationEndpoint(() => [503, 'Service Unavailable', { 'content-type': 'text/plain' }])
-    const manager = createTokenManager({ grant: client(), retry: false })
+    const manager = createTokenManager({ revocation: revocation(), grant: client(), retry: false })
     await manager.getToken()
     await expect(manager.revoke()).rejects.toMatchObject({
       name: 'RevocationError',
@@ -382,7 +432,7 @@ describe('revocation failures', () => {
 
   it('a network error names the origin only and redacts what the platform quoted', async () => {
     const tokens = tokenEndpoint(issuing())
-    const manager = createTokenManager({ grant: client(), retry: false })
+    const manager = createTokenManager({ revocation: revocation(), grant: client(), retry: false })
     const token = await manager.getToken()
     nock(ISSUER)
       .post('/oauth/revoke')
@@ -417,13 +467,14 @@ describe('revocation with a shared store', () => {
     })
     const keys: string[] = []
     const token = await createTokenManager({
+      revocation: revocation(),
       grant,
       store,
       onEvent: (event) => keys.push(event.key),
     }).getToken()
     expect(await store.get(keys[0] as string)).toMatchObject({ accessToken: token.accessToken })
 
-    await createTokenManager({ grant, store }).revoke()
+    await createTokenManager({ revocation: revocation(), grant, store }).revoke()
 
     expect(revocations.map((r) => new URLSearchParams(r.body).get('token'))).toEqual([
       token.accessToken,
@@ -437,6 +488,7 @@ describe('manager.close()', () => {
     const tokens = tokenEndpoint(issuing({ refresh: true }))
     const revocations = revocationEndpoint()
     const manager = createTokenManager({
+      revocation: revocation(),
       grant: refreshTokenGrant({
         tokenUrl: TOKEN_URL,
         revocationUrl: REVOCATION_URL,
@@ -466,6 +518,7 @@ describe('manager.close()', () => {
     tokenEndpoint(issuing(), { delay: 50 })
     const revocations = revocationEndpoint()
     const manager = createTokenManager({
+      revocation: revocation(),
       grant: clientCredentials({
         tokenUrl: TOKEN_URL,
         revocationUrl: REVOCATION_URL,
@@ -498,6 +551,7 @@ describe('customGrant revocation', () => {
     tokenEndpoint(issuing())
     const revocations = revocationEndpoint()
     const manager = createTokenManager({
+      revocation: revocation(),
       grant: customGrant({
         tokenUrl: TOKEN_URL,
         request: () => ({ form: { grant_type: 'client_credentials' } }),
@@ -522,6 +576,7 @@ describe('a revoke() builder that throws', () => {
   it('is a RevocationError with code custom_grant_error whose cause has the token redacted', async () => {
     tokenEndpoint(issuing())
     const manager = createTokenManager({
+      revocation: revocation(),
       grant: customGrant({
         tokenUrl: TOKEN_URL,
         request: () => ({ form: { grant_type: 'client_credentials' } }),

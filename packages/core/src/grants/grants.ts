@@ -1,8 +1,21 @@
 import { ConfigError, TokenEndpointError } from '../errors'
 import type { StoreProtocol } from '../manager/store-protocol'
-import type { EndSessionOptions, GetTokenOptions } from '../manager/token-manager'
+import type {
+  EndSessionOptions,
+  GetTokenOptions,
+  RevokeOptions,
+  RevokeResult,
+} from '../manager/token-manager'
 import { formEncode, type Redact, redactor, redactValue, requestSecrets } from '../redact'
-import type { MaybePromise, RefreshReason, Timers, Token, TokenStore } from '../types'
+import type {
+  MaybePromise,
+  RefreshReason,
+  Timers,
+  Token,
+  TokenEvent,
+  TokenStats,
+  TokenStore,
+} from '../types'
 import {
   type ManagerSettings,
   requireHttpUrl,
@@ -120,8 +133,40 @@ export interface ManagerHost {
   remember(key: string, token: Token): void
   /** Takes `token`, which another manager or process stored under `key`. */
   fromStore(key: string, token: Token, reason: RefreshReason): Token
-  /** Revokes and drops the tokens of `keys` (a ConfigError naming `caller` without an endpoint). */
+  /** Revokes and drops the tokens of `keys` (a ConfigError naming `caller` without revocation support). */
   revokeKeys(keys: readonly string[], caller: string): Promise<unknown>
+  /** What discovery works with: the manager's fetch, clock, timers and timeout. */
+  readonly context: DiscoveryContext
+  /** The cache key of the grant's own params. */
+  readonly defaultKey: string
+  /** The counters of `stats()`, to count in. */
+  readonly stats: TokenStats
+  /** The keys memory holds tokens under. */
+  keys(): string[]
+  /** The grant's secrets and every token held, for redacting an error (read on error paths only). */
+  knownSecrets(): Array<string | undefined>
+  /** Tells `onEvent` and the subscribers. */
+  emit(event: TokenEvent): void
+  /** Adds `url` to the endpoints adapters never give a token to. */
+  endpoint(url: string): void
+}
+
+/**
+ * The revocation support a manager is given as its `revocation` option (RFC 7009): `revocation()`
+ * from `@oauth-interceptors/core/revocation`.
+ */
+export interface RevocationSupport {
+  /** The revocation calls of the manager lending `host`; a ConfigError for a grant without a revocation endpoint. */
+  attach(host: ManagerHost): RevocationMethods
+}
+
+/** What the revocation support runs for a manager's `revoke()`, `close({ revoke })` and `endSession(id, { revoke })`. */
+export interface RevocationMethods {
+  revoke(options: RevokeOptions | undefined): Promise<RevokeResult>
+  /** Revokes and drops the tokens of `keys`. */
+  revokeKeys(keys: readonly string[]): Promise<RevokeResult>
+  /** Throws a `token_revoked` error for a request that would carry a revoked refresh token. */
+  refuse(request: TokenRequest): void
 }
 
 /**

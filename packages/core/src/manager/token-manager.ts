@@ -3,25 +3,24 @@ import {
   ConfigError,
   isOAuthInterceptorsError,
   OAuthInterceptorsError,
-  type RevocationError,
   TokenEndpointError,
 } from '../errors'
-import { fingerprint } from '../grants/fingerprint'
 import {
   customGrantError,
   type DiscoveryContext,
   type Grant,
   type ManagerHost,
   type ResolvedParams,
+  type RevocationMethods,
+  type RevocationSupport,
   resolveParams,
   type SessionMethods,
   type SubjectTokenMethods,
   type TokenParams,
   type TokenRequest,
-  type TokenTypeHint,
 } from '../grants/grants'
 import { type FetchLike, postTokenRequest } from '../grants/token-endpoint'
-import { lazyRedactor, redactValue, requestSecrets } from '../redact'
+import { lazyRedactor, redactValue } from '../redact'
 import type {
   DPoPKey,
   RefreshReason,
@@ -36,7 +35,6 @@ import { type ManagerSettings, validateManagerOptions } from '../validate'
 import { earlyRefreshRetryAt, lifetimeFrom } from './expiry'
 import { LruMap } from './memory-store'
 import { backoff, Cooldowns, type RetryOptions, retryDelay } from './retry'
-import { asRevocationError, postRevocationRequest } from './revocation'
 import { StoreProtocol } from './store-protocol'
 import { toToken } from './token-response'
 
@@ -114,6 +112,13 @@ export interface TokenManagerOptions {
    * @default 10_000
    */
   maxSessions?: number | undefined
+  /**
+   * Token revocation (RFC 7009): `revocation()` from `@oauth-interceptors/core/revocation`, for
+   * `revoke()`, `close({ revoke: true })` and `endSession(id, { revoke: true })`. The grant needs
+   * a revocation endpoint: `revocationUrl`, or an `issuer` whose metadata names one.
+   * @default none: revoking is a `ConfigError`
+   */
+  revocation?: RevocationSupport | undefined
 }
 
 /**
@@ -244,11 +249,8 @@ export class TokenManager {
   readonly #rejections = new Map<string, Rejections>()
   /** Token requests under way, by key: `close()` waits for them before revoking, `endSession()` for its own. */
   readonly #inFlight = new Map<Promise<Token>, string>()
-  /**
-   * Fingerprints (never the tokens) of refresh tokens `revoke()` revoked, so that none is sent
-   * again, e.g. the one a `refreshTokenGrant` starts from when the server did not rotate it.
-   */
-  readonly #revokedRefreshTokens = new Set<string>()
+  /** With the `revocation` option: its revocation calls. */
+  readonly #revocation: RevocationMethods | undefined
   /** Listeners added with `subscribe()`, called after `onEvent`. */
   readonly #listeners = new Set<(event: TokenEvent) => void>()
   /** Set by `close()`: `getToken()` then rejects. */
@@ -299,10 +301,12 @@ export class TokenManager {
     if (this.#grant.issuer === undefined) this.#tokenUrls.add(this.#grant.tokenUrl)
     if (this.#grant.revocationUrl !== undefined) this.#tokenUrls.add(this.#grant.revocationUrl)
     const subjects = this.#grant.subjectTokens
-    if (sessions || subjects) {
+    const revocation = settings.revocation
+    if (sessions || subjects || revocation) {
       const host = this.#host()
       this.#sessions = sessions?.attach(host)
       this.#subjects = subjects?.attach(host)
+      this.#revocation = revocation?.attach(host)
     }
     this.#flight = pMemoize(
       (key: string, reason: RefreshReason, params: ResolvedParams) =>
@@ -398,8 +402,28 @@ export class TokenManager {
       drop: (key) => this.#drop(key),
       remember: (key, token) => this.#remember(key, token),
       fromStore: (key, token, reason) => this.#fromStore(key, token, reason),
-      revokeKeys: (keys, caller) => this.#revokeKeys(keys, this.#revoker(caller)),
+      revokeKeys: async (keys, caller) => this.#revocationFor(caller).revokeKeys(keys),
+      context: this.#context,
+      defaultKey: this.#defaultKey,
+      stats: this.#stats,
+      keys: () => [...this.#memory.keys()],
+      knownSecrets: this.#knownSecrets,
+      emit: (event) => this.#emit(event),
+      endpoint: (url) => this.#tokenUrls.add(url),
     }
+  }
+
+  /** The revocation calls, or a ConfigError naming `revocation` for `caller` without them. */
+  #revocationFor(caller: string): RevocationMethods {
+    const revocation = this.#revocation
+    if (revocation === undefined) {
+      throw new ConfigError(
+        'revocation',
+        `${caller} revokes tokens only with revocation support, which is not given`,
+        "Pass revocation: revocation() from '@oauth-interceptors/core/revocation' to createTokenManager().",
+      )
+    }
+    return revocation
   }
 
   /** The grant's session calls, or a ConfigError naming `option` for a grant without sessions. */
@@ -516,89 +540,15 @@ export class TokenManager {
    *
    * The tokens are dropped whatever the outcome, so none is ever sent again; the next
    * `getToken()` asks for a new one. A token request under way when `revoke()` starts is not
-   * waited for (`close()` waits). Rejects with a `ConfigError` naming `revocationUrl` when the
-   * grant has none, else, once every token was tried, with the first {@link RevocationError}.
+   * waited for (`close()` waits). Needs the `revocation` option (`revocation()` from
+   * `@oauth-interceptors/core/revocation`), else rejects with a `ConfigError` naming it; rejects,
+   * once every token was tried, with the first {@link RevocationError}.
+   * @example
+   * const tokens = createTokenManager({ grant, revocation: revocation() })
+   * await tokens.revoke()
    */
   async revoke(options?: RevokeOptions): Promise<RevokeResult> {
-    const grant = this.#grant
-    const revokeRequest = this.#revoker('revoke()')
-    const one =
-      options !== undefined &&
-      (options.scope !== undefined ||
-        options.audience !== undefined ||
-        options.resource !== undefined)
-    const keys = one
-      ? [this.#keyOf(resolveParams(options, grant.params))]
-      : [...this.#memory.keys()]
-    // Another process may hold this manager's default token in the shared store.
-    if (!one && this.#shared && !keys.includes(this.#defaultKey)) keys.push(this.#defaultKey)
-    // The refresh token a refreshTokenGrant starts from is every key's: revoked with all of them.
-    const starting = one ? undefined : grant.startingRefreshToken?.()
-    if (starting !== undefined && !keys.includes(this.#defaultKey)) keys.unshift(this.#defaultKey)
-    return this.#revokeKeys(keys, revokeRequest, starting)
-  }
-
-  /** The grant's revocation request, or a ConfigError saying that `caller` needs an endpoint. */
-  #revoker(caller: string): NonNullable<Grant['revoke']> {
-    const grant = this.#grant
-    const revokeRequest = grant.revoke?.bind(grant)
-    if (revokeRequest === undefined) {
-      throw new ConfigError(
-        'revocationUrl',
-        `the ${grant.type} grant has no revocation endpoint, so ${caller} cannot revoke its tokens`,
-        "Pass the server's revocation endpoint (its metadata's revocation_endpoint) to the grant, e.g. revocationUrl: 'https://auth.example.com/oauth/revoke'.",
-      )
-    }
-    return revokeRequest
-  }
-
-  /** Revokes and drops the tokens of `keys`, refresh tokens first (see {@link revoke}). */
-  async #revokeKeys(
-    keys: readonly string[],
-    revokeRequest: NonNullable<Grant['revoke']>,
-    starting?: string,
-  ): Promise<RevokeResult> {
-    const result: RevokeResult = { accessTokens: 0, refreshTokens: 0 }
-    const done = new Set<string>()
-    let firstFailure: RevocationError | undefined
-    const revokeKey = async (key: string) => {
-      const held: Token[] = []
-      const entry = this.#memory.get(key)
-      if (entry) held.push(entry.token)
-      this.#drop(key)
-      const shared = this.#shared && (await this.#shared.take(key))
-      if (shared) held.push(shared)
-      const refreshTokens = held.map((token) => token.refreshToken)
-      if (key === this.#defaultKey) refreshTokens.push(starting)
-      const accessTokens = held.map((token) => token.accessToken)
-      const revoking = [...refreshTokens, ...accessTokens]
-      const revoked: TokenTypeHint[] = []
-      const attempt = async (token: string | undefined, hint: TokenTypeHint) => {
-        if (token === undefined || done.has(token)) return
-        done.add(token)
-        try {
-          await this.#revokeOne(token, hint, revokeRequest, revoking)
-          if (!revoked.includes(hint)) revoked.push(hint)
-          if (hint === 'refresh_token') this.#rememberRevoked(token)
-          this.#stats.revoked++
-          if (hint === 'access_token') result.accessTokens++
-          else result.refreshTokens++
-        } catch (error) {
-          const failure = error as RevocationError
-          firstFailure ??= failure
-          this.#stats.revocationsFailed++
-          this.#emit({ type: 'revocation_failed', key, token: hint, error: failure })
-        }
-      }
-      // Refresh tokens first: revoking one may revoke its access tokens (RFC 7009 §2.1).
-      for (const token of refreshTokens) await attempt(token, 'refresh_token')
-      for (const token of accessTokens) await attempt(token, 'access_token')
-      if (revoked.length > 0) this.#emit({ type: 'token_revoked', key, tokens: revoked })
-    }
-    // One key after another: deterministic, and gentle on the server at shutdown.
-    for (const key of keys) await revokeKey(key)
-    if (firstFailure) throw firstFailure
-    return result
+    return this.#revocationFor('revoke()').revoke(options)
   }
 
   /**
@@ -673,60 +623,6 @@ export class TokenManager {
     this.#memory.delete(key)
     this.#keyByToken.delete(entry.token.accessToken)
     this.#rejections.delete(key)
-  }
-
-  #rememberRevoked(refreshToken: string): void {
-    const set = this.#revokedRefreshTokens
-    set.add(fingerprint(refreshToken))
-    // Bounded: the oldest go first.
-    if (set.size > 1_000) set.delete(set.values().next().value as string)
-  }
-
-  /** A request that would send a refresh token `revoke()` revoked is never sent. */
-  #refuseRevoked(request: TokenRequest): void {
-    for (const secret of requestSecrets(request)) {
-      if (this.#revokedRefreshTokens.has(fingerprint(secret))) {
-        throw new TokenEndpointError(
-          'The token request would carry a refresh token that revoke() revoked, so it was not sent; give the grant a new refresh token (a new manager)',
-          'token_revoked',
-        )
-      }
-    }
-  }
-
-  /** One token to the revocation endpoint, retried with backoff while it fails transiently. */
-  async #revokeOne(
-    token: string,
-    hint: TokenTypeHint,
-    build: (
-      token: string,
-      hint: TokenTypeHint,
-      context: DiscoveryContext,
-    ) => TokenRequest | Promise<TokenRequest>,
-    revoking: readonly (string | undefined)[],
-  ): Promise<void> {
-    const { retry, random, timers, deadline } = this.#settings
-    const known = () => [...this.#knownSecrets(), ...revoking]
-    const firstStart = this.#now()
-    for (let attempt = 1; ; attempt++) {
-      let failure: RevocationError
-      try {
-        const request = await build(token, hint, this.#context)
-        this.#tokenUrls.add(request.url)
-        await postRevocationRequest(request, hint, known(), this.#settings)
-        return
-      } catch (error) {
-        // A configuration problem (no revocation endpoint in the metadata) is no failed attempt.
-        if (error instanceof ConfigError) throw error
-        failure = redactValue(asRevocationError(error, hint), lazyRedactor(known))
-      }
-      const delay = retry === false ? undefined : retryDelay(failure, attempt, retry, random)
-      if (delay === undefined || this.#now() - firstStart + delay > deadline) {
-        if (attempt > 1) failure.message += ` (after ${attempt} attempts)`
-        throw failure
-      }
-      await backoff(delay, timers)
-    }
   }
 
   #keyOf(params: ResolvedParams): string {
@@ -897,7 +793,7 @@ export class TokenManager {
       this.#emit({ type: 'token_requested', key, reason, via, attempt })
       try {
         const built = await build()
-        if (this.#revokedRefreshTokens.size > 0) this.#refuseRevoked(built)
+        this.#revocation?.refuse(built)
         this.#tokenUrls.add(built.url)
         sentTo = built.url
         const request = dpop ? await dpop.sign(built) : built
