@@ -18,6 +18,7 @@ const build = {
     'src/sessions.ts',
     'src/mtls.ts',
     'src/revocation.ts',
+    'src/store.ts',
   ],
   splitting: true,
 }

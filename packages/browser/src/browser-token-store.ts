@@ -1,4 +1,10 @@
-import { ConfigError, type Token, type TokenLock, type TokenStore } from '@oauth-interceptors/core'
+import { ConfigError, type Token, type TokenLock } from '@oauth-interceptors/core'
+import {
+  type SharedTokenStore,
+  type StoreSharing,
+  type StoreSharingOptions,
+  shareTokens,
+} from '@oauth-interceptors/core/store'
 
 /** The part of `navigator.locks` (Web Locks) the store uses; pass your own only in tests. */
 export interface LockManagerLike {
@@ -58,14 +64,14 @@ type Message =
   | { type: 'answer'; key: string; id: string; token: Token }
 
 /**
- * A {@link TokenStore} for the tabs of one origin: they share tokens and refresh them once.
+ * A {@link SharedTokenStore} for the tabs of one origin: they share tokens and refresh them once.
  * Web Locks (`navigator.locks`) give one tab the refresh; it stores the new token, rotated
  * refresh token included, and hands it to the other tabs over a `BroadcastChannel` before it
  * releases the lock. A tab that closes while it holds the lock loses it at once.
  * @example
  * const tokens = createTokenManager({ grant, store: browserTokenStore() })
  */
-export class BrowserTokenStore implements TokenStore {
+export class BrowserTokenStore implements SharedTokenStore {
   readonly #name: string
   readonly #persist: StorageLike | undefined
   readonly #syncTimeout: number
@@ -115,6 +121,11 @@ export class BrowserTokenStore implements TokenStore {
     this.#locks = locks
     this.#channel = channel
     channel.addEventListener('message', (event) => this.#receive(event.data))
+  }
+
+  /** The sharing protocol a token manager runs over this store (see `TokenManagerOptions.store`). */
+  share(options: StoreSharingOptions): StoreSharing {
+    return shareTokens(this, options)
   }
 
   async get(key: string): Promise<Token | undefined> {

@@ -1,9 +1,10 @@
-import { createTokenManager, refreshTokenGrant, type TokenStore } from '@oauth-interceptors/core'
+import { createTokenManager, refreshTokenGrant } from '@oauth-interceptors/core'
+import type { SharedTokenStore } from '@oauth-interceptors/core/store'
 import { oauthFetch } from '@oauth-interceptors/fetch'
 
 /** What one tab of the app does: calls the API with its token, refreshed through `store`. */
 export function openTab(options: {
-  store: TokenStore
+  store: SharedTokenStore
   tokenUrl: string
   apiUrl: string
   refreshToken: string

@@ -2,8 +2,9 @@ import { ConfigError } from './errors'
 import type { Grant, RevocationSupport } from './grants/grants'
 import type { FetchLike } from './grants/token-endpoint'
 import type { RetryOptions } from './manager/retry'
+import type { SharedTokenStore } from './manager/store-protocol'
 import type { TokenManagerOptions } from './manager/token-manager'
-import type { DPoPKey, DPoPTokenRequests, Timers, TokenEvent, TokenStore } from './types'
+import type { DPoPKey, DPoPTokenRequests, Timers, TokenEvent } from './types'
 
 /** Construction-time checks. Each names the option and says how to fix it, never its value when secret. */
 
@@ -113,7 +114,7 @@ export function requireCount(option: string, value: unknown): number {
 /** {@link TokenManagerOptions} after checks, with every default filled in. */
 export interface ManagerSettings {
   readonly grant: Grant
-  readonly store: TokenStore | undefined
+  readonly store: SharedTokenStore | undefined
   readonly cacheSize: number
   readonly maxSessions: number
   readonly fetch: FetchLike
@@ -209,12 +210,11 @@ export function validateManagerOptions(options: TokenManagerOptions): ManagerSet
     )
   }
   if (options.store !== undefined) {
-    const store = options.store as Partial<TokenStore> | null
-    if (!store || typeof store.get !== 'function' || typeof store.set !== 'function') {
+    if (typeof options.store?.share !== 'function') {
       throw new ConfigError(
         'store',
-        'expected a TokenStore with get, set and delete',
-        'Pass a store such as redisTokenStore({ client }), or leave it out.',
+        'expected a store made for sharing tokens',
+        "Pass redisTokenStore({ client }), browserTokenStore() or a MemoryTokenStore; wrap a TokenStore of your own with sharedStore() from '@oauth-interceptors/core/store'.",
       )
     }
     if (grant.identity === undefined) {

@@ -11,6 +11,7 @@ import {
   refreshTokenGrant,
   type TokenEvent,
 } from '../src/index'
+import { sharedStore } from '../src/store'
 import { TOKEN_URL } from './helpers'
 
 const SECRET = 's3cr3t-value'
@@ -271,13 +272,13 @@ describe('secrets in server text are redacted', () => {
       grant: cc(),
       fetch,
       onEvent: (event) => events.push(event),
-      store: {
+      store: sharedStore({
         get: () => undefined,
         set: (_key, token) => {
           throw new Error(`cannot write ${JSON.stringify(token)}`)
         },
         delete: () => undefined,
-      },
+      }),
     })
     expect((await manager.getToken()).accessToken).toBe('at-stored-31337')
     const stored = events.find((event) => event.type === 'store_error')

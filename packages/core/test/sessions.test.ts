@@ -14,6 +14,7 @@ import {
   type TokenStore,
 } from '../src/index'
 import { userTokens } from '../src/sessions'
+import { sharedStore } from '../src/store'
 import { manualClock, type SeenRequest, TOKEN_URL, tokenEndpoint, useNock } from './helpers'
 
 useNock()
@@ -237,7 +238,7 @@ describe('userTokens(): a BFF holds each session’s tokens', () => {
       set: (key, token: Token) => memory.set(key, token),
       delete: (key) => memory.delete(key),
     }
-    const tokens = manager({ store })
+    const tokens = manager({ store: sharedStore(store) })
     await tokens.setSession(ALICE, login('alice'))
     tokens.invalidate('at-alice-0')
 
@@ -257,8 +258,8 @@ describe('userTokens(): a BFF holds each session’s tokens', () => {
       set: (key, token: Token) => memory.set(key, token),
       delete: (key) => memory.delete(key),
     }
-    const a = manager({ store })
-    const b = manager({ store })
+    const a = manager({ store: sharedStore(store) })
+    const b = manager({ store: sharedStore(store) })
     await a.setSession(ALICE, login('alice'))
     await b.getToken({ session: ALICE })
     a.invalidate('at-alice-0')
@@ -300,7 +301,7 @@ describe('userTokens(): a BFF holds each session’s tokens', () => {
       set: (key, token: Token) => memory.set(key, token),
       delete: (key) => memory.delete(key),
     }
-    const tokens = manager({ store, now: clock.now })
+    const tokens = manager({ store: sharedStore(store), now: clock.now })
     await tokens.setSession(ALICE, login('alice'))
     clock.advance(3_600_000 - 30_000) // in the early-refresh window
     const pending = tokens.getToken({ session: ALICE }).catch((error: { code?: string }) => error)
@@ -326,7 +327,7 @@ describe('userTokens(): a BFF holds each session’s tokens', () => {
       acquire: async () => ({ release: async () => {} }),
       waitForChange: async () => {},
     }
-    const tokens = manager({ store })
+    const tokens = manager({ store: sharedStore(store) })
     await tokens.setSession(ALICE, login('alice'))
     tokens.invalidate('at-alice-0')
     failSet = true
@@ -354,7 +355,7 @@ describe('userTokens(): a BFF holds each session’s tokens', () => {
       delete: (key) => memory.delete(key),
     }
     const events: TokenEvent[] = []
-    const tokens = manager({ store, onEvent: (event) => events.push(event) })
+    const tokens = manager({ store: sharedStore(store), onEvent: (event) => events.push(event) })
     await tokens.setSession(ALICE, login('alice'))
     tokens.invalidate('at-alice-0')
     await tokens.getToken({ session: ALICE })

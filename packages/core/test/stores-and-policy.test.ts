@@ -11,6 +11,7 @@ import {
   type TokenLock,
   type TokenStore,
 } from '../src/index'
+import { sharedStore } from '../src/store'
 import { ISSUER, manualClock, TOKEN_URL, tokenEndpoint, useNock } from './helpers'
 
 useNock()
@@ -76,6 +77,75 @@ describe('token stores', () => {
     expect(managers.reduce((sum, manager) => sum + manager.stats().fromStore, 0)).toBe(3)
   })
 
+  it('a TokenStore of your own, wrapped by sharedStore(), locks through its own acquire and waitForChange: one token request for 4 managers', async () => {
+    const seen = tokenEndpoint(undefined, { delay: 20 })
+    const locking = new LockingStore()
+    const calls: string[] = []
+    // A plain object, as an app would write one over its own cache: methods that need `this`.
+    const own: TokenStore = {
+      get(key) {
+        calls.push('get')
+        return locking.get(key)
+      },
+      set(key, token) {
+        calls.push('set')
+        locking.set(key, token)
+      },
+      delete(key) {
+        locking.delete(key)
+      },
+      acquire(key) {
+        calls.push('acquire')
+        return locking.acquire(key)
+      },
+      waitForChange(key, timeoutMs) {
+        calls.push('waitForChange')
+        return locking.waitForChange(key, timeoutMs)
+      },
+    }
+    const store = sharedStore(own)
+    const managers = Array.from({ length: 4 }, () => createTokenManager({ grant: grant(), store }))
+    const tokens = await Promise.all(
+      managers.flatMap((manager) => Array.from({ length: 25 }, () => manager.getToken())),
+    )
+    expect(seen).toHaveLength(1)
+    expect(new Set(tokens.map((token) => token.accessToken)).size).toBe(1)
+    expect(calls.filter((call) => call === 'set')).toHaveLength(1)
+    expect(calls).toContain('acquire')
+    expect(calls).toContain('waitForChange')
+  })
+
+  it('a TokenStore given as store without sharedStore() is a ConfigError naming store and the fix; nothing is sent', () => {
+    const plain: TokenStore = { get: () => undefined, set: () => {}, delete: () => {} }
+    const make = () =>
+      createTokenManager({
+        grant: grant(),
+        store: plain as unknown as ReturnType<typeof sharedStore>,
+      })
+    expect(make).toThrow(
+      expect.objectContaining({
+        name: 'ConfigError',
+        option: 'store',
+        message: expect.stringContaining(
+          "wrap a TokenStore of your own with sharedStore() from '@oauth-interceptors/core/store'",
+        ),
+      }),
+    )
+  })
+
+  it('sharedStore() names a missing method, and returns a store made for sharing as it is', () => {
+    const noDelete = { get: () => undefined, set: () => {} } as unknown as TokenStore
+    expect(() => sharedStore(noDelete)).toThrow(
+      expect.objectContaining({
+        name: 'ConfigError',
+        option: 'store',
+        message: expect.stringContaining('delete is not a function'),
+      }),
+    )
+    const memory = new MemoryTokenStore()
+    expect(sharedStore(memory)).toBe(memory)
+  })
+
   it('the stale-401 rule holds across managers: a token another one replaced is reused', async () => {
     let issued = 0
     const seen = tokenEndpoint(() => [200, { access_token: `at-${++issued}`, expires_in: 3600 }])
@@ -107,7 +177,7 @@ describe('token stores', () => {
       },
       delete: (key) => memory.delete(key),
     }
-    const tokens = createTokenManager({ grant: grant(), store, now: clock.now })
+    const tokens = createTokenManager({ grant: grant(), store: sharedStore(store), now: clock.now })
     const first = await tokens.getToken()
     down = true // at-2 never reaches the store, which keeps at-1
     clock.advance(10_000)
@@ -131,7 +201,7 @@ describe('token stores', () => {
     }
     const tokens = createTokenManager({
       grant: grant(),
-      store: broken,
+      store: sharedStore(broken),
       onEvent: (event) => events.push(event),
     })
     await expect(Promise.all([tokens.getToken(), tokens.getToken()])).resolves.toHaveLength(2)

@@ -1,4 +1,10 @@
-import { ConfigError, type Token, type TokenLock, type TokenStore } from '@oauth-interceptors/core'
+import { ConfigError, type Token, type TokenLock } from '@oauth-interceptors/core'
+import {
+  type SharedTokenStore,
+  type StoreSharing,
+  type StoreSharingOptions,
+  shareTokens,
+} from '@oauth-interceptors/core/store'
 import { type EncryptionKey, EntryCodec } from './entry-codec'
 import { RedisStoreError } from './redis-store-error'
 
@@ -77,12 +83,12 @@ return redis.call('PEXPIRE', KEYS[1], ARGV[2])`
 const DOWN = new Set(['reconnecting', 'close', 'end', 'disconnecting'])
 
 /**
- * A {@link TokenStore} over Redis: the processes of a fleet share tokens and refresh them
+ * A {@link SharedTokenStore} over Redis: the processes of a fleet share tokens and refresh them
  * once. Entries expire with their token; a token's keys share one hash tag (Redis Cluster).
  * @example
  * const tokens = createTokenManager({ grant, store: redisTokenStore({ client: new Redis(url) }) })
  */
-export class RedisTokenStore implements TokenStore {
+export class RedisTokenStore implements SharedTokenStore {
   readonly #client: RedisClientLike
   readonly #prefix: string
   readonly #codec: EntryCodec
@@ -118,6 +124,11 @@ export class RedisTokenStore implements TokenStore {
     this.#timeout = duration('timeout', options.timeout) ?? 1_000
     this.#pollInterval = duration('pollInterval', options.pollInterval) ?? 250
     this.#now = options.now ?? (() => performance.timeOrigin + performance.now())
+  }
+
+  /** The sharing protocol a token manager runs over this store (see `TokenManagerOptions.store`). */
+  share(options: StoreSharingOptions): StoreSharing {
+    return shareTokens(this, options)
   }
 
   async get(key: string): Promise<Token | undefined> {

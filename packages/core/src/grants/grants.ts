@@ -1,5 +1,5 @@
 import { ConfigError, TokenEndpointError } from '../errors'
-import type { StoreProtocol } from '../manager/store-protocol'
+import type { SharedTokenStore, StoreSharing } from '../manager/store-protocol'
 import type {
   EndSessionOptions,
   GetTokenOptions,
@@ -7,15 +7,7 @@ import type {
   RevokeResult,
 } from '../manager/token-manager'
 import { formEncode, type Redact, redactor, redactValue, requestSecrets } from '../redact'
-import type {
-  MaybePromise,
-  RefreshReason,
-  Timers,
-  Token,
-  TokenEvent,
-  TokenStats,
-  TokenStore,
-} from '../types'
+import type { MaybePromise, RefreshReason, Timers, Token, TokenEvent, TokenStats } from '../types'
 import {
   type ManagerSettings,
   requireHttpUrl,
@@ -91,7 +83,7 @@ export interface SessionSupport {
    */
   loginRequired(previous: Token | undefined, refusal?: unknown): Error | undefined
   /** The store sessions live in when the manager is given none. */
-  store(maxEntries: number): TokenStore
+  store(maxEntries: number): SharedTokenStore
   /** The session methods of the manager lending `host`, kept out of the manager's class. */
   attach(host: ManagerHost): SessionMethods
 }
@@ -115,7 +107,7 @@ export interface ManagerHost {
   /** The settings of token requests: with DPoP, a fetch that keeps the endpoint's nonce. */
   readonly tokenSettings: ManagerSettings
   /** The store protocol, with a `store` given or a user-session grant's own. */
-  readonly shared: StoreProtocol | undefined
+  readonly shared: StoreSharing | undefined
   /** The cache key of `params`. */
   keyOf(params: ResolvedParams): string
   /**

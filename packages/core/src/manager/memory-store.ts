@@ -1,5 +1,11 @@
-import type { Token, TokenStore } from '../types'
+import type { Token } from '../types'
 import { requireCount } from '../validate'
+import {
+  type SharedTokenStore,
+  type StoreSharing,
+  type StoreSharingOptions,
+  shareTokens,
+} from './store-protocol'
 
 /**
  * A Map that forgets its least recently used entry beyond `maxEntries`. A hit only stamps the
@@ -72,7 +78,7 @@ export class LruMap<V> {
  * An in-process `TokenStore`, bounded by least-recent use. Pass one instance as `store` to
  * several managers to let them share tokens within a process.
  */
-export class MemoryTokenStore implements TokenStore {
+export class MemoryTokenStore implements SharedTokenStore {
   readonly #entries: LruMap<Token>
 
   /** @param options.maxEntries how many tokens to keep. @default 1000 */
@@ -90,6 +96,11 @@ export class MemoryTokenStore implements TokenStore {
 
   delete(key: string): void {
     this.#entries.delete(key)
+  }
+
+  /** The sharing protocol a token manager runs over this store. */
+  share(options: StoreSharingOptions): StoreSharing {
+    return shareTokens(this, options)
   }
 
   /** How many tokens are kept now. */

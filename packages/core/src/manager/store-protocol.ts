@@ -1,10 +1,11 @@
-import type { Token, TokenEvent, TokenLock, TokenStore } from '../types'
+import type { Token, TokenLock, TokenStore } from '../types'
 
-type StoreOperation = Extract<TokenEvent, { type: 'store_error' }>['operation']
+/** A store operation, as `store_error` events name it. */
+export type StoreOperation = 'get' | 'set' | 'delete' | 'acquire' | 'release' | 'waitForChange'
 
 const STORE_FAILED = Symbol('store failed')
 
-/** One refresh of one key, as the manager hands it to {@link StoreProtocol.obtain}. */
+/** One refresh of one key, as the manager hands it to {@link StoreSharing.obtain}. */
 export interface SharedRefresh {
   /** The token in memory being replaced, if any. */
   readonly current: Token | undefined
@@ -23,25 +24,64 @@ export interface SharedRefresh {
   readonly authoritative?: boolean | undefined
 }
 
+/** What a manager gives the protocol of its shared store (see {@link SharedTokenStore.share}). */
+export interface StoreSharingOptions {
+  /** How long a refresh lock may be held in ms (the manager's `lockTtl`). */
+  readonly lockTtl: number
+  /** The manager's clock. */
+  readonly now: () => number
+  /** Reports a failing store operation (a `store_error` event); the operation then counts as failed. */
+  readonly onError: (key: string, operation: StoreOperation, error: unknown) => void
+}
+
+/**
+ * The shared-store protocol a manager runs over its store (look there first, refresh under the
+ * store's lock, write back), made by {@link SharedTokenStore.share}.
+ */
+export interface StoreSharing {
+  /** A token for `key`: a usable shared one, else a new one from the endpoint, stored. */
+  obtain(key: string, refresh: SharedRefresh): Promise<Token>
+  /** Deletes `key` under its lock where the store locks (a user session's logout). */
+  remove(key: string): Promise<void>
+  /** `{ token }` as the store holds it under `key`, or `undefined` when the store failed. */
+  read(key: string): Promise<
+    | {
+        /** The token kept under `key`, or `undefined` when there is none. */
+        token: Token | undefined
+      }
+    | undefined
+  >
+  /** Stores `token` under `key`. */
+  put(key: string, token: Token): Promise<void>
+  /** The token kept under `key`, deleted from the store; `undefined` when none or the store failed. */
+  take(key: string): Promise<Token | undefined>
+}
+
+/**
+ * A {@link TokenStore} token managers can share tokens through: `sharedStore(store)` from
+ * `@oauth-interceptors/core/store` for a store of your own, or a store made for it
+ * (`MemoryTokenStore`, `redisTokenStore()`, `browserTokenStore()`).
+ */
+export interface SharedTokenStore extends TokenStore {
+  /**
+   * The sharing protocol a token manager runs over this store; the manager calls it once. A
+   * store class returns `shareTokens(this, options)` from `@oauth-interceptors/core/store`.
+   */
+  share(options: StoreSharingOptions): StoreSharing
+}
+
 /**
  * The shared-store protocol: before asking the token endpoint, look in the store; with a
  * store that locks, let one holder refresh while the others wait for its token; write new
  * tokens back. A failing store is reported through `onError` and never fails a refresh.
  */
-export class StoreProtocol {
+export class StoreProtocol implements StoreSharing {
   readonly #store: TokenStore
   readonly #lockTtl: number
   readonly #now: () => number
   readonly #onError: (key: string, operation: StoreOperation, error: unknown) => void
 
-  constructor(
-    store: TokenStore,
-    options: {
-      lockTtl: number
-      now: () => number
-      onError: (key: string, operation: StoreOperation, error: unknown) => void
-    },
-  ) {
+  constructor(store: TokenStore, options: StoreSharingOptions) {
     this.#store = store
     this.#lockTtl = options.lockTtl
     this.#now = options.now
@@ -173,6 +213,18 @@ export class StoreProtocol {
       return STORE_FAILED
     }
   }
+}
+
+/**
+ * The sharing protocol over `store`: what the `share()` method of a store class returns.
+ * @example
+ * class MyStore implements SharedTokenStore {
+ *   share(options: StoreSharingOptions) { return shareTokens(this, options) }
+ *   // get, set, delete, and acquire and waitForChange for a lock
+ * }
+ */
+export function shareTokens(store: TokenStore, options: StoreSharingOptions): StoreSharing {
+  return new StoreProtocol(store, options)
 }
 
 /** Whether `token` is bound to this manager's DPoP key, or needs no key (RFC 9449 §6). */

@@ -21,21 +21,13 @@ import {
 } from '../grants/grants'
 import { type FetchLike, postTokenRequest } from '../grants/token-endpoint'
 import { lazyRedactor, redactValue } from '../redact'
-import type {
-  DPoPKey,
-  RefreshReason,
-  Timers,
-  Token,
-  TokenEvent,
-  TokenStats,
-  TokenStore,
-} from '../types'
+import type { DPoPKey, RefreshReason, Timers, Token, TokenEvent, TokenStats } from '../types'
 import { EndpointSet } from '../url'
 import { type ManagerSettings, validateManagerOptions } from '../validate'
 import { earlyRefreshRetryAt, lifetimeFrom } from './expiry'
 import { LruMap } from './memory-store'
 import { backoff, Cooldowns, type RetryOptions, retryDelay } from './retry'
-import { StoreProtocol } from './store-protocol'
+import type { SharedTokenStore, StoreSharing } from './store-protocol'
 import { toToken } from './token-response'
 
 /** Options of {@link createTokenManager}; every one but `grant` may be left out. */
@@ -50,8 +42,12 @@ export interface TokenManagerOptions {
    * @default undefined
    */
   defaultLifetime?: number | undefined
-  /** A shared store behind the in-process cache, e.g. Redis for a fleet. @default none */
-  store?: TokenStore | undefined
+  /**
+   * A shared store behind the in-process cache, e.g. `redisTokenStore({ client })` for a fleet;
+   * a `TokenStore` of your own wrapped by `sharedStore()` from `@oauth-interceptors/core/store`.
+   * @default none
+   */
+  store?: SharedTokenStore | undefined
   /** How many tokens (distinct scope/audience/resource sets) to keep in process. @default 100 */
   cacheSize?: number | undefined
   /**
@@ -227,7 +223,7 @@ export class TokenManager {
   readonly #subjects: SubjectTokenMethods | undefined
   /** With a user-session grant: its session calls (`setSession()`, `getToken({ session })`, …). */
   readonly #sessions: SessionMethods | undefined
-  readonly #shared: StoreProtocol | undefined
+  readonly #shared: StoreSharing | undefined
   readonly #cooldowns: Cooldowns
   readonly #defaultKey: string
   readonly #tokenUrls = new EndpointSet()
@@ -282,19 +278,17 @@ export class TokenManager {
     const sessions = this.#grant.sessions
     // Sessions outnumber the cache: the rest wait in a store, in memory unless one is given.
     const store = settings.store ?? sessions?.store(settings.maxSessions)
-    this.#shared =
-      store &&
-      new StoreProtocol(store, {
-        lockTtl: settings.lockTtl,
-        now: settings.now,
-        onError: (key, operation, error) =>
-          this.#emit({
-            type: 'store_error',
-            key,
-            operation,
-            error: redactValue(error, lazyRedactor(this.#knownSecrets)),
-          }),
-      })
+    this.#shared = store?.share({
+      lockTtl: settings.lockTtl,
+      now: settings.now,
+      onError: (key, operation, error) =>
+        this.#emit({
+          type: 'store_error',
+          key,
+          operation,
+          error: redactValue(error, lazyRedactor(this.#knownSecrets)),
+        }),
+    })
     this.#cooldowns = new Cooldowns(settings.now, settings.maxRetryAfter)
     this.#defaultKey = this.#keyOf(this.#grant.params)
     // With an issuer, the token endpoint is added once the metadata names it (see #send).
