@@ -236,7 +236,7 @@ export function validateManagerOptions(options: TokenManagerOptions): ManagerSet
       "Pass e.g. tokenTypes: ['Bearer', 'MAC'].",
     )
   }
-  const dpop = validateDPoP(options)
+  const dpop = plugIn(options, 'dpop', 'tokenRequests')
   const dpopRequests = dpop?.tokenRequests({ shared: options.store !== undefined })
   if (!dpop && options.tokenTypes?.some((type) => type.toLowerCase() === 'dpop')) {
     throw new ConfigError(
@@ -279,7 +279,7 @@ export function validateManagerOptions(options: TokenManagerOptions): ManagerSet
 }
 
 /** A feature from its own entry, e.g. `revocation: revocation()`: an object with a `method`. */
-function plugIn<Name extends 'revocation'>(
+function plugIn<Name extends 'revocation' | 'dpop'>(
   options: TokenManagerOptions,
   name: Name,
   method: string,
@@ -293,24 +293,4 @@ function plugIn<Name extends 'revocation'>(
     )
   }
   return value as TokenManagerOptions[Name]
-}
-
-/** The `dpop` option: a key made by `dpop()`, given (not made in-process) when a store shares tokens. */
-function validateDPoP(options: TokenManagerOptions): DPoPKey | undefined {
-  const key = options.dpop
-  if (key === undefined) return undefined
-  if (
-    !key ||
-    typeof key.proof !== 'function' ||
-    typeof key.observe !== 'function' ||
-    typeof key.thumbprint !== 'function' ||
-    typeof key.tokenRequests !== 'function'
-  ) {
-    throw new ConfigError(
-      'dpop',
-      'expected a DPoP key',
-      "Pass dpop: dpop() from '@oauth-interceptors/core/dpop', or leave it out for Bearer tokens.",
-    )
-  }
-  return key
 }

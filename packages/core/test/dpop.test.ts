@@ -179,6 +179,21 @@ describe('dpop(): a proof on every token request (RFC 9449 §4.2)', () => {
     expect(tokenTypes).toThrow(ConfigError)
     expect(tokenTypes).toThrow(/tokenTypes.*dpop\(\)/s)
   })
+
+  it('a dpop option that dpop() did not make is a ConfigError naming dpop and where dpop() is', () => {
+    const make = () =>
+      createTokenManager({
+        grant: clientCredentials(CLIENT),
+        dpop: { privateKey: 'not a key' } as unknown as ReturnType<typeof dpop>,
+      })
+    expect(make).toThrow(
+      expect.objectContaining({
+        name: 'ConfigError',
+        option: 'dpop',
+        message: expect.stringContaining("dpop() from '@oauth-interceptors/core/dpop'"),
+      }),
+    )
+  })
 })
 
 describe('dpop(): keys', () => {
