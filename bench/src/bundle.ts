@@ -78,6 +78,13 @@ export const bundleEntries: Entry[] = [
   {
     name: '@oauth-interceptors/core',
     ours: true,
+    what: '… + sharedStore from core/store (a store of your own)',
+    code: `export { createTokenManager, clientCredentials } from '${CORE}'\nexport { sharedStore } from '${CORE}/store'`,
+    external: [],
+  },
+  {
+    name: '@oauth-interceptors/core',
+    ours: true,
     what: 'createTokenManager + tokenExchange from core/token-exchange',
     code: `export { createTokenManager } from '${CORE}'\nexport { tokenExchange } from '${CORE}/token-exchange'`,
     external: [],

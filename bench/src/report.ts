@@ -558,8 +558,8 @@ function notes(results: Results): string[] {
   const core = bundles.find((b) => b.name === '@oauth-interceptors/core' && b.goal !== undefined)
   if (core && core.goal !== undefined && core.gzip > core.goal) {
     out.push(
-      `- **Bundle, core ${int(core.gzip)} B > ${int(core.goal)} B goal:** core carries four grants, three client-authentication methods, RFC 6749 §5.2 error parsing, retries with backoff, the shared-store/lock protocol and errors with remediation hints. ` +
-        'User sessions, token exchange and DPoP token requests live with their grant or key and ship only with them; revocation (any grant may take a revocationUrl) and the store/lock protocol (any object with get/set/delete may be the store) stay in the manager (about 10 kB minified), and validating options with remediation hints is another 5 kB minified. Section 5 lists the bytes per source file.',
+      `- **Bundle, core ${int(core.gzip)} B > ${int(core.goal)} B goal:** the typical import carries the token manager (cache, single flight, expiry, the 401 rejection backoff, events, close), the client-authentication methods by secret, RFC 6749 §5.2 error parsing, retries with backoff and deadline, redaction of secrets from server text, and option checks whose errors name the option and the fix. ` +
+        'Revocation (core/revocation), the shared-store protocol (core/store), user sessions, token exchange, discovery, JWT assertions, mTLS and DPoP ship only with their own entries (the rows above). Section 5 lists the bytes per source file and what the remaining gap is made of.',
     )
   }
   const adapterTotals = bundles.filter((b) => b.ours && b.what.startsWith('adapter + core'))
