@@ -35,6 +35,7 @@ import {
   type SessionSupport,
 } from './grants/grants'
 import { sha256Base64url } from './hash'
+import { abortable } from './manager/abortable'
 import { LruMap, MemoryTokenStore } from './manager/memory-store'
 import { bound } from './manager/store-protocol'
 import { toToken } from './manager/token-response'
@@ -125,7 +126,10 @@ function sessionMethods(host: ManagerHost): SessionMethods {
   const serve = (key: string, signal: AbortSignal | undefined): Promise<Token> => {
     const params = grant.params
     if (!readsSessions) return host.serve(key, params, signal)
-    return read(key).then(() => host.serve(key, params, signal))
+    if (signal?.aborted) return Promise.reject(signal.reason)
+    // The call's signal bounds its wait for the store too; the read goes on for the others.
+    const stored = signal ? abortable(read(key), signal) : read(key)
+    return stored.then(() => host.serve(key, params, signal))
   }
 
   /**

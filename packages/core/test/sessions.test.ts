@@ -289,6 +289,41 @@ describe('userTokens(): a BFF holds each session’s tokens', () => {
     }
   })
 
+  it("lets a call's signal end its wait for a store that does not answer; the other calls keep waiting, and nothing is sent", async () => {
+    const seen = refreshing()
+    const memory = new MemoryTokenStore()
+    let answer: (() => void) | undefined
+    let hung = false
+    const store: TokenStore = {
+      // Once hung, a read answers only when the test says so (a store that stopped answering).
+      get: async (key) => {
+        if (hung) await new Promise<void>((resolve) => (answer = resolve))
+        return memory.get(key)
+      },
+      set: (key, token: Token) => memory.set(key, token),
+      delete: (key) => memory.delete(key),
+    }
+    const tokens = manager({ store: sharedStore(store) })
+    await tokens.setSession(ALICE, login('alice'))
+    hung = true
+    const controller = new AbortController()
+    const timedOut = tokens.getToken({ session: ALICE, signal: controller.signal })
+    const patient = tokens.getToken({ session: ALICE })
+    const reason = new Error('the request timed out')
+
+    controller.abort(reason)
+
+    await expect(timedOut).rejects.toBe(reason)
+    let settled = false
+    void patient.finally(() => (settled = true))
+    await new Promise((resolve) => setTimeout(resolve, 10))
+    expect(settled).toBe(false)
+    answer?.()
+    await expect(patient).resolves.toMatchObject({ accessToken: 'at-alice-0' })
+    expect(seen).toHaveLength(0)
+    nock.cleanAll()
+  })
+
   it('lets close() end a session call that was reading the store: no token request after it', async () => {
     const clock = manualClock()
     const seen = refreshing()

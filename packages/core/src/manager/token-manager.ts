@@ -24,6 +24,7 @@ import { lazyRedactor, redactValue } from '../redact'
 import type { DPoPKey, RefreshReason, Timers, Token, TokenEvent, TokenStats } from '../types'
 import { EndpointSet } from '../url'
 import { type ManagerSettings, validateManagerOptions } from '../validate'
+import { abortable } from './abortable'
 import { earlyRefreshRetryAt, lifetimeFrom } from './expiry'
 import { LruMap } from './memory-store'
 import { backoff, Cooldowns, type RetryOptions, retryDelay } from './retry'
@@ -881,22 +882,4 @@ function part(value: string | readonly string[] | undefined): string {
 function asLibraryError(error: unknown): OAuthInterceptorsError {
   if (isOAuthInterceptorsError(error)) return error
   return customGrantError('Building the token request failed in the grant', error)
-}
-
-/** `promise`, or a rejection with the signal's reason once `signal` aborts. */
-function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason)
-    signal.addEventListener('abort', onAbort, { once: true })
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort)
-        resolve(value)
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort)
-        reject(error)
-      },
-    )
-  })
 }
