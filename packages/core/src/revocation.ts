@@ -184,7 +184,7 @@ function revoker(grant: Grant): NonNullable<Grant['revoke']> {
     throw new ConfigError(
       'revocationUrl',
       `the ${grant.type} grant has no revocation endpoint, so its tokens cannot be revoked`,
-      "Pass the server's revocation endpoint (its metadata's revocation_endpoint) to the grant, e.g. revocationUrl: 'https://auth.example.com/oauth/revoke'.",
+      "Pass the server's revocation endpoint to the grant, e.g. revocationUrl: 'https://auth.example.com/oauth/revoke', or issuer: discover(url) when its metadata names one; or leave the revocation option out.",
     )
   }
   return revokeRequest

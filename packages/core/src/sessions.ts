@@ -164,6 +164,15 @@ function sessionMethods(host: ManagerHost): SessionMethods {
     if (!older && bound(stored, binding)) host.fromStore(key, stored, held ? 'expiring' : 'cold')
   }
 
+  /** Ends the session of `key` in this process and the store. */
+  const endHere = async (key: string): Promise<void> => {
+    // A refresh of the session under way here ends first, so its token is dropped too;
+    // one elsewhere stores its token before the store's lock lets the deletion through.
+    await host.settle(key)
+    host.drop(key)
+    await shared?.remove(key)
+  }
+
   return {
     get(options) {
       let key: string | Promise<string>
@@ -191,14 +200,17 @@ function sessionMethods(host: ManagerHost): SessionMethods {
     async end(id, options) {
       const key = await keyOf(id, 'endSession')
       if (options?.revoke) {
-        await host.revokeKeys([key], 'endSession({ revoke: true })')
-        return
+        try {
+          await host.revokeKeys([key], 'endSession({ revoke: true })')
+          return
+        } catch (error) {
+          // No revocation support given: the logout still ends the session, then says why it did not revoke.
+          if (!(error instanceof ConfigError)) throw error
+          await endHere(key)
+          throw error
+        }
       }
-      // A refresh of the session under way here ends first, so its token is dropped too;
-      // one elsewhere stores its token before the store's lock lets the deletion through.
-      await host.settle(key)
-      host.drop(key)
-      await shared?.remove(key)
+      await endHere(key)
     },
     clear: () => keys.clear(),
   }

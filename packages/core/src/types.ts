@@ -81,9 +81,10 @@ export interface DPoPTokenRequests {
 }
 
 /**
- * Where tokens are kept. The manager always keeps a bounded in-process LRU; a `TokenStore`
- * passed as `store` is consulted behind it, so tokens can be shared between managers,
- * processes or machines (see `@oauth-interceptors/redis`). Methods may be sync or async.
+ * Where tokens are kept. The manager always keeps a bounded in-process LRU; a store passed as
+ * `store` is consulted behind it, so tokens can be shared between managers, processes or
+ * machines: `redisTokenStore()` from `@oauth-interceptors/redis`, or a `TokenStore` of your own
+ * wrapped by `sharedStore()` from `@oauth-interceptors/core/store`. Methods may be sync or async.
  * A store that throws never fails a request: the manager reports a `store_error` event and
  * carries on with its in-process state. With user sessions the store holds them: a token with
  * a refresh token must be kept past its access token's expiry (its refresh token still

@@ -236,7 +236,7 @@ export function validateManagerOptions(options: TokenManagerOptions): ManagerSet
       "Pass e.g. tokenTypes: ['Bearer', 'MAC'].",
     )
   }
-  const dpop = plugIn(options, 'dpop', 'tokenRequests')
+  const dpop = plugIn(options, 'dpop', ['proof', 'observe', 'thumbprint', 'tokenRequests'])
   const dpopRequests = dpop?.tokenRequests({ shared: options.store !== undefined })
   if (!dpop && options.tokenTypes?.some((type) => type.toLowerCase() === 'dpop')) {
     throw new ConfigError(
@@ -274,18 +274,18 @@ export function validateManagerOptions(options: TokenManagerOptions): ManagerSet
     onEvent: options.onEvent,
     dpop,
     dpopRequests,
-    revocation: plugIn(options, 'revocation', 'attach'),
+    revocation: plugIn(options, 'revocation', ['attach']),
   }
 }
 
-/** A feature from its own entry, e.g. `revocation: revocation()`: an object with a `method`. */
+/** A feature from its own entry, e.g. `revocation: revocation()`: an object with these `methods`. */
 function plugIn<Name extends 'revocation' | 'dpop'>(
   options: TokenManagerOptions,
   name: Name,
-  method: string,
+  methods: readonly string[],
 ): TokenManagerOptions[Name] {
   const value = options[name] as Record<string, unknown> | null | undefined
-  if (value !== undefined && typeof value?.[method] !== 'function') {
+  if (value !== undefined && methods.some((method) => typeof value?.[method] !== 'function')) {
     throw new ConfigError(
       name,
       `expected what ${name}() returns`,

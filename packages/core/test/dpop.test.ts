@@ -181,18 +181,26 @@ describe('dpop(): a proof on every token request (RFC 9449 §4.2)', () => {
   })
 
   it('a dpop option that dpop() did not make is a ConfigError naming dpop and where dpop() is', () => {
-    const make = () =>
-      createTokenManager({
-        grant: clientCredentials(CLIENT),
-        dpop: { privateKey: 'not a key' } as unknown as ReturnType<typeof dpop>,
-      })
-    expect(make).toThrow(
-      expect.objectContaining({
-        name: 'ConfigError',
-        option: 'dpop',
-        message: expect.stringContaining("dpop() from '@oauth-interceptors/core/dpop'"),
-      }),
-    )
+    const key = dpop()
+    // A hand-made key that lost proof() (a spread drops a class's methods) fails here, not at the first API request.
+    const partial = {
+      tokenRequests: key.tokenRequests.bind(key),
+      thumbprint: () => key.thumbprint(),
+    }
+    for (const wrong of [{ privateKey: 'not a key' }, partial]) {
+      const make = () =>
+        createTokenManager({
+          grant: clientCredentials(CLIENT),
+          dpop: wrong as unknown as ReturnType<typeof dpop>,
+        })
+      expect(make).toThrow(
+        expect.objectContaining({
+          name: 'ConfigError',
+          option: 'dpop',
+          message: expect.stringContaining("dpop() from '@oauth-interceptors/core/dpop'"),
+        }),
+      )
+    }
   })
 })
 

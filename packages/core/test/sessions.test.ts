@@ -289,6 +289,23 @@ describe('userTokens(): a BFF holds each session’s tokens', () => {
     }
   })
 
+  it('ends the session at endSession(id, { revoke: true }) without the revocation option, then rejects with a ConfigError naming it', async () => {
+    const memory = new MemoryTokenStore()
+    const tokens = manager({ store: memory })
+    await tokens.setSession(ALICE, login('alice'))
+    expect(memory.size).toBe(1)
+
+    await expect(tokens.endSession(ALICE, { revoke: true })).rejects.toMatchObject({
+      name: 'ConfigError',
+      option: 'revocation',
+      message: expect.stringContaining('endSession({ revoke: true })'),
+    })
+
+    // The logout is not lost: the session is gone here and in the store.
+    await expect(tokens.getToken({ session: ALICE })).rejects.toBeInstanceOf(LoginRequiredError)
+    expect(memory.size).toBe(0)
+  })
+
   it("lets a call's signal end its wait for a store that does not answer; the other calls keep waiting, and nothing is sent", async () => {
     const seen = refreshing()
     const memory = new MemoryTokenStore()

@@ -98,8 +98,8 @@ export interface SessionMethods {
 }
 
 /**
- * What a token manager lends the support of a grant feature (user sessions, token exchange):
- * its settings and the parts of its token state that the feature's calls go through.
+ * What a token manager lends the features that live in their own entries (user sessions, token
+ * exchange, revocation): its settings and the parts of its token state their calls go through.
  */
 export interface ManagerHost {
   readonly grant: Grant

@@ -170,13 +170,22 @@ export interface RevokeResult {
 
 /** Options of {@link TokenManager.close}. */
 export interface CloseOptions {
-  /** Revoke every token the manager holds first (see {@link TokenManager.revoke}). @default false */
+  /**
+   * Revoke every token the manager holds first (see {@link TokenManager.revoke}); needs the
+   * manager's `revocation` option, else the manager closes and then rejects with a `ConfigError`.
+   * @default false
+   */
   revoke?: boolean | undefined
 }
 
 /** Options of {@link TokenManager.endSession}. */
 export interface EndSessionOptions {
-  /** Revoke the session's refresh and access token at the revocation endpoint first (RFC 7009). @default false */
+  /**
+   * Revoke the session's refresh and access token at the revocation endpoint first (RFC 7009);
+   * needs the manager's `revocation` option, else the session ends and then the call rejects with
+   * a `ConfigError`.
+   * @default false
+   */
   revoke?: boolean | undefined
 }
 
@@ -456,9 +465,9 @@ export class TokenManager {
    * Forgets a user session's tokens, in memory and in the store (at logout): the next
    * `getToken({ session: id })` rejects with a `LoginRequiredError`, in every manager sharing the
    * store (they read each session there). With `revoke`, its refresh token and then its access
-   * token are revoked at the grant's revocation endpoint first (RFC 7009; see {@link revoke}):
-   * they are dropped whatever the answer, and a failure rejects with a `RevocationError`
-   * afterwards.
+   * token are revoked at the grant's revocation endpoint first (RFC 7009; see {@link revoke}, and
+   * give the manager `revocation: revocation()`): they are dropped whatever the answer, and a
+   * failure rejects with a `RevocationError` afterwards (a `ConfigError` without the option).
    * @example
    * await tokens.endSession(request.session.id, { revoke: true })
    */
@@ -548,7 +557,8 @@ export class TokenManager {
 
   /**
    * Shuts the manager down: waits for token requests under way, revokes every token it holds
-   * when `revoke` is set (see {@link revoke}; a failure rejects, after the manager is closed),
+   * when `revoke` is set (see {@link revoke}; a failure, or a manager without the `revocation`
+   * option, rejects after the manager is closed),
    * and drops them. Afterwards `getToken()`, and so every adapter request, rejects with code
    * `manager_closed`. The manager runs no timers of its own, so nothing else is left to stop.
    * Calling it again does nothing more (with `revoke`, it revokes what is left).
@@ -557,7 +567,7 @@ export class TokenManager {
     this.#closed = true
     while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight.keys()])
     try {
-      if (options?.revoke) await this.revoke()
+      if (options?.revoke) await this.#revocationFor('close({ revoke: true })').revoke(undefined)
     } finally {
       for (const key of [...this.#memory.keys()]) this.#drop(key)
       this.#paramKeys.clear()
