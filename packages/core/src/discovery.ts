@@ -101,7 +101,7 @@ export function discover(issuer: string, options: DiscoverOptions = {}): Issuer 
       if (url === undefined) {
         throw new ConfigError(
           'revocationUrl',
-          `the metadata of ${metadata.origin} has no revocation_endpoint, so revoke() cannot revoke tokens`,
+          `the metadata of ${metadata.origin} has no revocation_endpoint, so tokens cannot be revoked there`,
           "Pass the server's revocation endpoint to the grant, e.g. revocationUrl: 'https://auth.example.com/oauth/revoke'.",
         )
       }

@@ -100,6 +100,8 @@ function attach(host: ManagerHost): RevocationMethods {
     const result: RevokeResult = { accessTokens: 0, refreshTokens: 0 }
     const done = new Set<string>()
     let firstFailure: RevocationError | undefined
+    /** No endpoint to revoke at (metadata without one): no failed revocation, but every key is still dropped. */
+    let unconfigured: ConfigError | undefined
     const revokeKey = async (key: string) => {
       const held: Token[] = []
       const token = host.held(key)
@@ -129,6 +131,10 @@ function attach(host: ManagerHost): RevocationMethods {
           if (hint === 'access_token') result.accessTokens++
           else result.refreshTokens++
         } catch (error) {
+          if (error instanceof ConfigError) {
+            unconfigured ??= error
+            return
+          }
           const failure = error as RevocationError
           firstFailure ??= failure
           stats.revocationsFailed++
@@ -142,6 +148,7 @@ function attach(host: ManagerHost): RevocationMethods {
     }
     // One key after another: deterministic, and gentle on the server at shutdown.
     for (const key of keys) await revokeKey(key)
+    if (unconfigured) throw unconfigured
     if (firstFailure) throw firstFailure
     return result
   }

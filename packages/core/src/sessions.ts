@@ -200,6 +200,8 @@ function sessionMethods(host: ManagerHost): SessionMethods {
     async end(id, options) {
       const key = await keyOf(id, 'endSession')
       if (options?.revoke) {
+        // As below: a refresh of the session under way here ends first, so its tokens are revoked too.
+        await host.settle(key)
         try {
           await host.revokeKeys([key], 'endSession({ revoke: true })')
           return

@@ -310,12 +310,24 @@ describe('discovery: revocation', () => {
 
   it('revoke() names revocationUrl when the metadata has no revocation_endpoint', async () => {
     metadataEndpoint(metadata({ revocation_endpoint: undefined }))
-    tokenEndpoint()
-    const tokens = createTokenManager({ revocation: revocation(), grant: grant() })
-    await tokens.getToken()
+    const sent = tokenEndpoint()
+    const events: string[] = []
+    const tokens = createTokenManager({
+      revocation: revocation(),
+      grant: grant(),
+      onEvent: (event) => events.push(event.type),
+    })
+    const first = await tokens.getToken()
     const error = await tokens.revoke().catch((e: unknown) => e)
     expect(error).toBeInstanceOf(ConfigError)
     expect(error).toMatchObject({ option: 'revocationUrl' })
     expect((error as Error).message).toContain('has no revocation_endpoint')
+    // A configuration problem, not failed revocations: no revocation_failed events, no counts;
+    // the token is dropped all the same, so the next getToken() asks for a new one.
+    expect(events).not.toContain('revocation_failed')
+    expect(tokens.stats()).toMatchObject({ revoked: 0, revocationsFailed: 0 })
+    expect(first.accessToken).toBe('at-1')
+    await tokens.getToken()
+    expect(sent).toHaveLength(2)
   })
 })

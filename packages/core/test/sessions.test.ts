@@ -13,6 +13,7 @@ import {
   type TokenManagerOptions,
   type TokenStore,
 } from '../src/index'
+import { revocation } from '../src/revocation'
 import { userTokens } from '../src/sessions'
 import { sharedStore } from '../src/store'
 import { manualClock, type SeenRequest, TOKEN_URL, tokenEndpoint, useNock } from './helpers'
@@ -289,6 +290,39 @@ describe('userTokens(): a BFF holds each session’s tokens', () => {
     }
   })
 
+  it('revokes, at endSession(id, { revoke: true }), the tokens of a refresh under way: the session does not come back', async () => {
+    const clock = manualClock()
+    const seen = tokenEndpoint(
+      () => [200, { access_token: 'at-r1', expires_in: 3600, refresh_token: 'rt-r1-0123456789' }],
+      { delay: 50 },
+    )
+    const revocations = tokenEndpoint(() => [200, ''], { path: '/oauth/revoke' })
+    const memory = new MemoryTokenStore()
+    const tokens = manager({
+      grant: userTokens({ ...CLIENT, revocationUrl: `${new URL(TOKEN_URL).origin}/oauth/revoke` }),
+      revocation: revocation(),
+      store: memory,
+      now: clock.now,
+    })
+    await tokens.setSession(ALICE, login('alice'))
+    clock.advance(3_600_000) // expired: the next call refreshes
+    const refreshing = tokens.getToken({ session: ALICE })
+    // The refresh is at the token endpoint (answering in 50 ms) when the user logs out.
+    while (seen.length === 0) await new Promise((resolve) => setTimeout(resolve, 1))
+
+    await tokens.endSession(ALICE, { revoke: true })
+
+    await expect(refreshing).resolves.toMatchObject({ accessToken: 'at-r1' })
+    expect(seen).toHaveLength(1)
+    // The refresh's rotated refresh token and its access token were revoked, not the old ones only.
+    expect(revocations.map((request) => new URLSearchParams(request.body).get('token'))).toEqual([
+      'rt-r1-0123456789',
+      'at-r1',
+    ])
+    await expect(tokens.getToken({ session: ALICE })).rejects.toBeInstanceOf(LoginRequiredError)
+    expect(memory.size).toBe(0)
+  })
+
   it('ends the session at endSession(id, { revoke: true }) without the revocation option, then rejects with a ConfigError naming it', async () => {
     const memory = new MemoryTokenStore()
     const tokens = manager({ store: memory })
@@ -306,7 +340,7 @@ describe('userTokens(): a BFF holds each session’s tokens', () => {
     expect(memory.size).toBe(0)
   })
 
-  it("lets a call's signal end its wait for a store that does not answer; the other calls keep waiting, and nothing is sent", async () => {
+  it("lets a call's signal end its wait for a store that does not answer; the other calls keep waiting for it", async () => {
     const seen = refreshing()
     const memory = new MemoryTokenStore()
     let answer: (() => void) | undefined
