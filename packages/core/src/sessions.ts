@@ -140,11 +140,35 @@ function sessionMethods(host: ManagerHost): SessionMethods {
   const read = (key: string): Promise<void> => {
     let pending = reading.get(key)
     if (pending === undefined) {
-      pending = adoptStored(key).finally(() => reading.delete(key))
+      pending = answered(adoptStored(key), key).finally(() => reading.delete(key))
       reading.set(key, pending)
     }
     return pending
   }
+
+  /**
+   * `work`, or nothing once the manager's `timeout` passes: a store that does not answer counts
+   * as failing (a `store_error` event), memory's copy serves, and the next call reads afresh.
+   */
+  const answered = (work: Promise<void>, key: string): Promise<void> =>
+    new Promise<void>((resolve, reject) => {
+      const { timers, timeout } = settings
+      const timer = timers.setTimeout(() => {
+        const error = new Error(`The store did not answer within ${timeout} ms`)
+        host.emit({ type: 'store_error', key, operation: 'get', error })
+        resolve()
+      }, timeout)
+      work.then(
+        () => {
+          timers.clearTimeout(timer)
+          resolve()
+        },
+        (error: unknown) => {
+          timers.clearTimeout(timer)
+          reject(error)
+        },
+      )
+    })
 
   const adoptStored = async (key: string): Promise<void> => {
     const read = await shared?.read(key)

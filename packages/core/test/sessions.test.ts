@@ -375,6 +375,39 @@ describe('userTokens(): a BFF holds each session’s tokens', () => {
     nock.cleanAll()
   })
 
+  it("serves memory's copy when the store does not answer within timeout, reports it, and reads the store afresh on the next call", async () => {
+    const memory = new MemoryTokenStore()
+    const events: TokenEvent[] = []
+    let hung = false
+    let reads = 0
+    const store: TokenStore = {
+      get: (key) => {
+        reads++
+        return hung ? new Promise<never>(() => {}) : memory.get(key)
+      },
+      set: (key, token: Token) => memory.set(key, token),
+      delete: (key) => memory.delete(key),
+    }
+    const tokens = manager({
+      store: sharedStore(store),
+      timeout: 50,
+      onEvent: (event) => events.push(event),
+    })
+    await tokens.setSession(ALICE, login('alice'))
+    hung = true
+
+    await expect(tokens.getToken({ session: ALICE })).resolves.toMatchObject({
+      accessToken: 'at-alice-0',
+    })
+    expect(events.filter((event) => event.type === 'store_error')).toEqual([
+      expect.objectContaining({ operation: 'get', error: expect.any(Error) }),
+    ])
+    hung = false
+    const before = reads
+    await tokens.getToken({ session: ALICE })
+    expect(reads).toBe(before + 1)
+  })
+
   it('lets close() end a session call that was reading the store: no token request after it', async () => {
     const clock = manualClock()
     const seen = refreshing()

@@ -60,7 +60,7 @@ export interface TokenManagerOptions {
   fetch?: FetchLike | undefined
   /** Clock in ms; must not jump backwards. @default performance.timeOrigin + performance.now() */
   now?: (() => number) | undefined
-  /** Time limit of one token request in ms. @default 10_000 */
+  /** Time limit of one token request in ms, and of a user session's read from the `store`. @default 10_000 */
   timeout?: number | undefined
   /** Retries of transient failures (5xx, 408, 429, network, timeout); `false` for none. @default { retries: 2, minDelay: 200, maxDelay: 10_000 } */
   retry?: RetryOptions | false | undefined
