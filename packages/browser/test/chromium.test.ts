@@ -1,10 +1,13 @@
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { CHROMIUM, launchChromium } from '@oauth-interceptors/demo-servers/chromium'
+import {
+  type RotatingTokenServer,
+  startRotatingTokenServer,
+} from '@oauth-interceptors/demo-servers/rotating-token-server'
 import { build } from 'esbuild'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type AuthServer, startAuthServer } from './servers'
 
 interface Tab {
   call(): Promise<number>
@@ -13,7 +16,7 @@ interface Tab {
 
 /** One loopback origin serving the test page, and a Chromium whose tabs open it. */
 interface Session {
-  server: AuthServer
+  server: RotatingTokenServer
   browser: Browser
   context: BrowserContext
   /** A new tab of the page, with `query` for the store's options (see page.ts). */
@@ -30,12 +33,15 @@ async function startSession(): Promise<Session> {
     conditions: ['source'],
     write: false,
   })
-  const server = await startAuthServer('refresh-0', {
-    '/': {
-      type: 'text/html',
-      body: '<!doctype html><title>tab</title><script type="module" src="/page.js"></script>',
+  const server = await startRotatingTokenServer({
+    initialRefreshToken: 'refresh-0',
+    files: {
+      '/': {
+        type: 'text/html',
+        body: '<!doctype html><title>tab</title><script type="module" src="/page.js"></script>',
+      },
+      '/page.js': { type: 'text/javascript', body: bundled.outputFiles[0]?.text ?? '' },
     },
-    '/page.js': { type: 'text/javascript', body: bundled.outputFiles[0]?.text ?? '' },
   })
   const browser = await launchChromium()
   const context = await browser.newContext()

@@ -14,8 +14,8 @@ Object.assign(globalThis, {
   store,
   tab: openTab({
     store,
-    tokenUrl: `${origin}/token`,
-    apiUrl: `${origin}/api`,
+    tokenUrl: `${origin}/oauth/token`,
+    apiUrl: `${origin}/api/orders`,
     refreshToken: params.get('refresh') ?? 'refresh-0',
   }),
 })

@@ -1,13 +1,16 @@
+import {
+  type RotatingTokenServer,
+  startRotatingTokenServer,
+} from '@oauth-interceptors/demo-servers/rotating-token-server'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { type BrowserTokenStore, browserTokenStore } from '../src/index'
 import { fakeLocks } from './fake-locks'
-import { type AuthServer, startAuthServer } from './servers'
 import { openTab } from './tab'
 
 // Node has BroadcastChannel (shared by the instances in one process) but no Web Locks: a fake
 // lock manager stands in for the browser's. Real Chromium: chromium.test.ts.
 describe('tabs sharing a browser token store', () => {
-  let server: AuthServer
+  let server: RotatingTokenServer
   let scenario = 0
   const stores: BrowserTokenStore[] = []
 
@@ -26,7 +29,7 @@ describe('tabs sharing a browser token store', () => {
   }
 
   beforeEach(async () => {
-    server = await startAuthServer('refresh-0')
+    server = await startRotatingTokenServer({ initialRefreshToken: 'refresh-0' })
   })
   afterEach(async () => {
     for (const store of stores.splice(0)) store.close()
