@@ -5,32 +5,13 @@
  *
  * The bytes are esbuild's per-input output bytes (minified, before gzip), from its metafile.
  */
-import { builtinModules } from 'node:module'
-import { fileURLToPath } from 'node:url'
 import { gzipSync } from 'node:zlib'
-import { build } from 'esbuild'
+import { bundleOf } from './bundle'
 
 const code =
   process.argv[2] ??
   "export { createTokenManager, clientCredentials } from '@oauth-interceptors/core'"
-const external = process.argv.slice(3)
-const output = await build({
-  stdin: {
-    contents: code,
-    resolveDir: fileURLToPath(new URL('..', import.meta.url)),
-    loader: 'ts',
-  },
-  bundle: true,
-  minify: true,
-  format: 'esm',
-  platform: 'node',
-  target: 'es2022',
-  conditions: ['source'],
-  external: [...external, ...builtinModules.flatMap((name) => [name, `node:${name}`])],
-  write: false,
-  metafile: true,
-  logLevel: 'silent',
-})
+const output = await bundleOf(code, process.argv.slice(3))
 const file = output.outputFiles[0]?.contents ?? new Uint8Array()
 const [out] = Object.values(output.metafile.outputs)
 const rows = Object.entries(out?.inputs ?? {})

@@ -186,25 +186,36 @@ function packageOf(path: string): string | undefined {
   return match?.[1]
 }
 
+/**
+ * Bundles `code` as this scenario does: ESM, minified, `external` and Node built-ins left out,
+ * our packages from their TypeScript source. bundle-inputs.ts reads the same build.
+ */
+export function bundleOf(code: string, external: readonly string[] = []) {
+  return build({
+    stdin: {
+      contents: code,
+      resolveDir: fileURLToPath(new URL('..', import.meta.url)),
+      loader: 'ts',
+    },
+    bundle: true,
+    minify: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'es2022',
+    conditions: ['source'],
+    external: [...external, ...builtins],
+    write: false,
+    metafile: true,
+    logLevel: 'silent',
+  })
+}
+
 export async function runBundles(): Promise<BundleResult[]> {
-  const resolveDir = fileURLToPath(new URL('..', import.meta.url))
   const results: BundleResult[] = []
   for (const entry of bundleEntries) {
-    let output: Awaited<ReturnType<typeof build<{ write: false; metafile: true }>>>
+    let output: Awaited<ReturnType<typeof bundleOf>>
     try {
-      output = await build({
-        stdin: { contents: entry.code, resolveDir, loader: 'ts' },
-        bundle: true,
-        minify: true,
-        format: 'esm',
-        platform: 'node',
-        target: 'es2022',
-        conditions: ['source'],
-        external: [...entry.external, ...builtins],
-        write: false,
-        metafile: true,
-        logLevel: 'silent',
-      })
+      output = await bundleOf(entry.code, entry.external)
     } catch (error) {
       const text =
         error instanceof Error ? error.message.split('\n').slice(0, 2).join(' ') : String(error)
